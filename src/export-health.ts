@@ -1,0 +1,64 @@
+// Tracks each signal's export outcome: one warning per signal per minute while an endpoint
+// fails, one line when it recovers, and counters of failed exports and dropped items that
+// /metrics serves (the service's operators need to see telemetry loss, not guess it).
+import { emit } from './diag';
+import type { Signal } from './config';
+
+const WARN_INTERVAL_MS = 60_000;
+
+interface SignalState {
+  failing: boolean;
+  lastWarnAt: number;
+  failedExports: number;
+  exportedItems: number;
+  droppedItems: number;
+}
+
+const states: Record<Signal, SignalState> = {
+  traces: { failing: false, lastWarnAt: 0, failedExports: 0, exportedItems: 0, droppedItems: 0 },
+  metrics: { failing: false, lastWarnAt: 0, failedExports: 0, exportedItems: 0, droppedItems: 0 },
+  logs: { failing: false, lastWarnAt: 0, failedExports: 0, exportedItems: 0, droppedItems: 0 },
+};
+
+let now = (): number => Date.now();
+
+/** Tests drive the clock to check the one-per-minute rule. */
+export function setClock(clock: () => number): void {
+  now = clock;
+}
+
+export function exportSucceeded(signal: Signal, items: number, endpoint: string): void {
+  const s = states[signal];
+  s.exportedItems += items;
+  if (s.failing) {
+    s.failing = false;
+    s.lastWarnAt = 0;
+    emit('warn', `${signal} export to ${endpoint} recovered`, { signal, endpoint });
+  }
+}
+
+export function exportFailed(signal: Signal, items: number, endpoint: string, error: unknown): void {
+  const s = states[signal];
+  s.failedExports += 1;
+  s.droppedItems += items;
+  const t = now();
+  if (!s.failing || t - s.lastWarnAt >= WARN_INTERVAL_MS) {
+    s.failing = true;
+    s.lastWarnAt = t;
+    const message = error instanceof Error ? error.message : String(error ?? 'unknown error');
+    emit('warn', `${signal} export to ${endpoint} failed: ${message}; ${items} item(s) dropped; repeated failures are reported once a minute`, {
+      signal,
+      endpoint,
+      dropped_total: s.droppedItems,
+    });
+  }
+}
+
+/** Items the batch processor refused because its queue was full. */
+export function itemsDropped(signal: Signal, items: number): void {
+  states[signal].droppedItems += items;
+}
+
+export function exportStats(signal: Signal): Readonly<SignalState> {
+  return states[signal];
+}

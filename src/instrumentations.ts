@@ -1,0 +1,229 @@
+// The auto-instrumentation set, loaded lazily: an instrumentation's package is required only
+// when the application first loads a module it instruments. Loading all ~40 packages eagerly,
+// as auto-instrumentations-node does, is most of the official register's start-up cost.
+//
+// How: a cheap wrapper around Module.prototype.require (outermost, so it runs before
+// require-in-the-middle) enables the instrumentation just before the target module loads,
+// so its own hooks see that load, including the package's internal files. For ESM, an
+// import-in-the-middle hook on the same names does the same and replays the instrumentation's
+// hook for the module that triggered it (IITM does not call hooks added during its dispatch).
+import Module = require('node:module');
+import * as path from 'node:path';
+import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
+import type { Config } from './config';
+import { emit, reportOnce } from './diag';
+
+export interface InstrumentationSpec {
+  /** Short name, as OTEL_NODE_ENABLED_INSTRUMENTATIONS spells it. */
+  name: string;
+  pkg: string;
+  cls: string;
+  /** Module names whose first load triggers the instrumentation; empty = enable at start. */
+  modules: string[];
+}
+
+const spec = (name: string, cls: string, modules: string[] = [name]): InstrumentationSpec => ({
+  name,
+  pkg: `@opentelemetry/instrumentation-${name}`,
+  cls,
+  modules,
+});
+
+export const INSTRUMENTATIONS: readonly InstrumentationSpec[] = [
+  spec('amqplib', 'AmqplibInstrumentation'),
+  spec('aws-lambda', 'AwsLambdaInstrumentation', []),
+  spec('aws-sdk', 'AwsInstrumentation', ['@aws-sdk/middleware-stack', '@smithy/middleware-stack', '@smithy/core', '@aws-sdk/smithy-client', '@smithy/smithy-client']),
+  spec('bunyan', 'BunyanInstrumentation'),
+  spec('cassandra-driver', 'CassandraDriverInstrumentation'),
+  spec('connect', 'ConnectInstrumentation'),
+  spec('cucumber', 'CucumberInstrumentation', ['@cucumber/cucumber']),
+  spec('dataloader', 'DataloaderInstrumentation'),
+  spec('dns', 'DnsInstrumentation', ['dns', 'dns/promises']),
+  spec('express', 'ExpressInstrumentation'),
+  spec('fs', 'FsInstrumentation', ['fs', 'fs/promises']),
+  spec('generic-pool', 'GenericPoolInstrumentation'),
+  spec('graphql', 'GraphQLInstrumentation'),
+  spec('grpc', 'GrpcInstrumentation', ['@grpc/grpc-js']),
+  spec('hapi', 'HapiInstrumentation', ['@hapi/hapi']),
+  spec('http', 'HttpInstrumentation', ['http', 'https']),
+  spec('ioredis', 'IORedisInstrumentation'),
+  spec('kafkajs', 'KafkaJsInstrumentation'),
+  spec('knex', 'KnexInstrumentation'),
+  spec('koa', 'KoaInstrumentation'),
+  spec('lru-memoizer', 'LruMemoizerInstrumentation'),
+  spec('memcached', 'MemcachedInstrumentation'),
+  spec('mongodb', 'MongoDBInstrumentation'),
+  spec('mongoose', 'MongooseInstrumentation'),
+  spec('mysql', 'MySQLInstrumentation'),
+  spec('mysql2', 'MySQL2Instrumentation'),
+  spec('nestjs-core', 'NestInstrumentation', ['@nestjs/core']),
+  spec('net', 'NetInstrumentation'),
+  spec('openai', 'OpenAIInstrumentation'),
+  spec('oracledb', 'OracleInstrumentation'),
+  spec('pg', 'PgInstrumentation', ['pg', 'pg-pool']),
+  spec('pino', 'PinoInstrumentation'),
+  spec('redis', 'RedisInstrumentation', ['redis', '@redis/client', '@node-redis/client']),
+  spec('restify', 'RestifyInstrumentation'),
+  spec('router', 'RouterInstrumentation'),
+  // runtime-node feeds the runtime metrics; it is enabled by the metrics module, not here.
+  spec('socket.io', 'SocketIoInstrumentation'),
+  spec('tedious', 'TediousInstrumentation'),
+  // undici (global fetch) reports through diagnostics_channel, not a module load.
+  spec('undici', 'UndiciInstrumentation', []),
+  spec('winston', 'WinstonInstrumentation'),
+];
+
+/** Off unless named in OTEL_NODE_ENABLED_INSTRUMENTATIONS: fs is noisy and slow, aws-lambda only fits Lambda. */
+const OFF_BY_DEFAULT = new Set(['fs', 'aws-lambda']);
+
+export function selectInstrumentations(cfg: Config['instrumentations']): InstrumentationSpec[] {
+  return INSTRUMENTATIONS.filter((s) => {
+    if (cfg.disabled.includes(s.name)) return false;
+    if (cfg.enabled) return cfg.enabled.includes(s.name);
+    return !OFF_BY_DEFAULT.has(s.name);
+  });
+}
+
+/** Module names the ESM loader must wrap so the lazy hooks see ESM imports of them. */
+export function esmHookTargets(specs: readonly InstrumentationSpec[]): string[] {
+  return specs.flatMap((s) => s.modules);
+}
+
+export type ConfigFor = (name: string) => InstrumentationConfig | undefined;
+
+interface ModuleDefinitionLike {
+  name: string;
+}
+/** The parts of InstrumentationBase the ESM replay uses; they are not in its public typings. */
+interface InstrumentationInternals {
+  _modules?: ModuleDefinitionLike[];
+  _onRequire?(module: ModuleDefinitionLike, exports: unknown, name: string, baseDir?: string): unknown;
+}
+
+const active = new Map<string, Instrumentation>();
+
+let esmLoaderActive = false;
+/** Set by the preload when it registered the import-in-the-middle loader. */
+export function setEsmLoaderActive(on: boolean): void {
+  esmLoaderActive = on;
+}
+
+function activate(s: InstrumentationSpec, configFor: ConfigFor): Instrumentation | undefined {
+  const existing = active.get(s.name);
+  if (existing) return existing;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Cls = (require(s.pkg) as Record<string, new (c?: InstrumentationConfig) => Instrumentation>)[s.cls];
+    const inst = new Cls({ ...configFor(s.name), enabled: false });
+    active.set(s.name, inst);
+    inst.enable();
+    emit('debug', `instrumentation ${s.name} enabled`);
+    return inst;
+  } catch (err) {
+    reportOnce(`instrumentation:${s.name}`, `instrumentation ${s.name} could not be loaded; ${s.modules.join(', ') || s.name} runs uninstrumented`, err);
+    return undefined;
+  }
+}
+
+function packageName(id: string): string | undefined {
+  const c = id.charCodeAt(0);
+  if (c === 46 /* . */ || c === 47 /* / */) return undefined;
+  if (id.startsWith('node:')) id = id.slice(5);
+  const slash = id.indexOf('/');
+  if (slash === -1) return id;
+  if (id.charCodeAt(0) === 64 /* @ */) {
+    const second = id.indexOf('/', slash + 1);
+    return second === -1 ? id : id.slice(0, second);
+  }
+  return id.slice(0, slash);
+}
+
+/**
+ * Enables instrumentations lazily. Those without trigger modules start now. Returns the names
+ * enabled right away.
+ */
+export function installLazyInstrumentations(specs: readonly InstrumentationSpec[], configFor: ConfigFor): string[] {
+  const pending = new Map<string, InstrumentationSpec>();
+  const now: string[] = [];
+  for (const s of specs) {
+    if (s.modules.length === 0) {
+      if (activate(s, configFor)) now.push(s.name);
+      continue;
+    }
+    for (const m of s.modules) {
+      pending.set(m, s);
+      const pkg = packageName(m);
+      if (pkg && pkg !== m) pending.set(pkg, s);
+    }
+  }
+  if (pending.size === 0) return now;
+
+  const trigger = (id: string): boolean => {
+    let s = pending.get(id);
+    if (!s) {
+      const pkg = packageName(id);
+      if (pkg === undefined) return false;
+      s = pending.get(pkg);
+      if (!s) return false;
+    }
+    for (const m of s.modules) {
+      pending.delete(m);
+      const pkg = packageName(m);
+      if (pkg) pending.delete(pkg);
+    }
+    activate(s, configFor);
+    return true;
+  };
+
+  // Enabling the first instrumentation creates require-in-the-middle's hook, which wraps
+  // Module.prototype.require; wrapping after that keeps ours outermost, so ours runs first.
+  const ModuleProto = (Module as unknown as { prototype: { require: (id: string) => unknown } }).prototype;
+  const next = ModuleProto.require;
+  ModuleProto.require = function otelkitLazyRequire(this: unknown, id: string) {
+    if (pending.size !== 0 && typeof id === 'string' && trigger(id)) {
+      // The instrumentation may have just installed require-in-the-middle outside of us:
+      // go through the current chain so its hook sees this load.
+      return ModuleProto.require === otelkitLazyRequire ? next.call(this, id) : ModuleProto.require.call(this, id);
+    }
+    return next.call(this, id);
+  };
+
+  installEsmTrigger(pending, trigger, specs);
+  return now;
+}
+
+function installEsmTrigger(
+  pending: Map<string, InstrumentationSpec>,
+  trigger: (id: string) => boolean,
+  specs: readonly InstrumentationSpec[],
+): void {
+  // Loading import-in-the-middle costs start-up time; a CommonJS-only process has no use for it.
+  if (!esmLoaderActive) return;
+  let Hook: new (modules: string[], opts: { internals: boolean }, fn: (exports: unknown, name: string, baseDir?: string) => unknown) => unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    Hook = (require('import-in-the-middle') as { Hook: typeof Hook }).Hook;
+  } catch (err) {
+    reportOnce('iitm', 'import-in-the-middle could not be loaded; ESM imports are not instrumented', err);
+    return;
+  }
+  const names = [...new Set(specs.flatMap((s) => s.modules))];
+  new Hook(names, { internals: false }, (exports, name, baseDir) => {
+    if (!baseDir && path.isAbsolute(name)) return exports;
+    const s = pending.get(name);
+    if (!s || !trigger(name)) return exports;
+    // The instrumentation's own ESM hook was added during this dispatch and will not be
+    // called for this module: call its patching for it now.
+    const inst = active.get(s.name) as unknown as InstrumentationInternals | undefined;
+    if (!inst?._onRequire || !inst._modules) return exports;
+    let out: unknown = exports;
+    for (const def of inst._modules) {
+      if (def.name === name) out = inst._onRequire(def, out, name, baseDir);
+    }
+    return out;
+  });
+}
+
+export function activeInstrumentations(): Instrumentation[] {
+  return [...active.values()];
+}

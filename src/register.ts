@@ -1,0 +1,10 @@
+// The preload: `node --require otelkit/register app.js` (and, through register.mjs,
+// `node --import otelkit/register app.js`). Starts the SDK before the application loads.
+// Worker threads inherit preloads; only the main thread runs the SDK.
+import { isMainThread } from 'node:worker_threads';
+
+if (isMainThread) {
+  // Loaded only now so that a worker thread pays nothing.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('./start') as typeof import('./start')).start({ esm: true });
+}

@@ -1,0 +1,259 @@
+// Composes the running SDK from the validated config: providers for the three signals, the
+// lazily loaded instrumentations, the admin server and the shutdown handlers. This is the one
+// place that wires modules together; each module does one thing.
+import type { IncomingMessage, Server } from 'node:http';
+import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BatchSpanProcessor, TracerProvider, type BatchSpanProcessorOptions, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { Config } from './config';
+import { guard } from './diag';
+import { buildResource } from './resource';
+import { buildPropagator, buildSampler } from './sampling';
+import { logExporter, spanExporter } from './exporters';
+import { itemsDropped } from './export-health';
+import { buildMetrics, type PrometheusReader } from './metrics';
+import { startAdminServer } from './admin';
+import { esmHookTargets, installLazyInstrumentations, selectInstrumentations, setEsmLoaderActive } from './instrumentations';
+import { entryIsEsm, registerEsmLoader } from './esm-hooks';
+import { bounded, installShutdownHandlers } from './shutdown';
+import { createRedactor, type Redactor } from './redact';
+import { RedactingSpanProcessor } from './redact-spans';
+import { flushLogging, getLogger, initLogging, winstonInstrumentationConfig } from './logger';
+import { health } from './health-instance';
+import { VERSION } from './version';
+
+interface Running {
+  config: Config;
+  tracerProvider: TracerProvider;
+  meterProvider: MeterProvider;
+  loggerProvider: LoggerProvider;
+  admin?: Server;
+  uninstall: () => void;
+  stopped: boolean;
+}
+
+let running: Running | undefined;
+let pending = 0;
+
+/** Counts what was recorded, so beforeExit flushes only when there is something new. */
+class PendingCounter implements SpanProcessor {
+  onStart(): void {}
+  onEnd(span: { spanContext(): { traceFlags: number } }): void {
+    if (span.spanContext().traceFlags & 1) pending++;
+  }
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
+
+/** BatchSpanProcessor that counts the spans its full queue refuses. */
+class CountingBatchSpanProcessor extends BatchSpanProcessor {
+  private readonly max: number;
+  constructor(options: BatchSpanProcessorOptions) {
+    super(options);
+    this.max = options.maxQueueSize ?? 2048;
+  }
+  override onEnd(span: Parameters<BatchSpanProcessor['onEnd']>[0]): void {
+    // _finishedSpans is the processor's queue; not public, so read defensively.
+    const queue = (this as unknown as { _finishedSpans?: unknown[] })._finishedSpans;
+    if (queue && queue.length >= this.max && span.spanContext().traceFlags & 1) itemsDropped('traces', 1);
+    super.onEnd(span);
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function instrumentationConfigs(config: Config, admin: () => Server | undefined): (name: string) => InstrumentationConfig | undefined {
+  const ignored = new Set(config.ignorePaths);
+  return (name) => {
+    switch (name) {
+      case 'http':
+        return {
+          ignoreIncomingRequestHook: (req: IncomingMessage) => {
+            if (ignored.has(pathOf(req.url))) return true;
+            const server = (req.socket as { server?: unknown } | undefined)?.server;
+            return server !== undefined && server === admin();
+          },
+        } as InstrumentationConfig;
+      case 'pg':
+        // Pool health checks and connection chatter outside a request are noise, not traces.
+        return { requireParentSpan: true } as InstrumentationConfig;
+      case 'winston':
+        return winstonInstrumentationConfig(config.logging) as InstrumentationConfig;
+      default:
+        return undefined;
+    }
+  };
+}
+
+function startLine(config: Config, enabledNow: string[], esm: boolean): Record<string, unknown> {
+  const endpoint = (o: Config['traces']['otlp']) => ({
+    endpoint: o.endpoint,
+    protocol: o.protocol,
+    ...(Object.keys(o.headers).length ? { headers: Object.fromEntries(Object.keys(o.headers).map((k) => [k, '[REDACTED]'])) } : {}),
+  });
+  return {
+    version: VERSION,
+    service: config.serviceName,
+    environment: config.environment,
+    traces: config.traces.exporter === 'otlp' ? { exporter: 'otlp', ...endpoint(config.traces.otlp) } : { exporter: config.traces.exporter },
+    metrics: {
+      exporters: config.metrics.exporters,
+      admin: `${config.admin.host}:${config.admin.port}`,
+      ...(config.metrics.exporters.includes('otlp') ? { otlp: endpoint(config.metrics.otlp) } : {}),
+    },
+    logs: config.logs.exporter === 'otlp' ? { exporter: 'otlp', ...endpoint(config.logs.otlp) } : { exporter: config.logs.exporter },
+    sampler: config.traces.sampler.name.endsWith('traceidratio') ? `${config.traces.sampler.name}(${config.traces.sampler.ratio})` : config.traces.sampler.name,
+    esm_hooks: esm,
+    instrumentations_at_start: enabledNow,
+  };
+}
+
+function recordCrash(error: unknown, origin: string): void {
+  const span: Span | undefined = trace.getActiveSpan();
+  const err = error instanceof Error ? error : new Error(String(error));
+  if (span) {
+    span.recordException(err);
+    span.setStatus({ code: 2, message: err.message });
+  }
+  getLogger('otelkit').error(origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception', err);
+}
+
+/** Builds and starts everything; called once by start() with a config that is not disabled. */
+export function compose(config: Config, esmRequested: boolean): void {
+  if (running) return;
+  running = build(config, esmRequested);
+}
+
+function build(config: Config, esmRequested: boolean): Running {
+  const redactor: Redactor = createRedactor(config.redact);
+  health.configure({ timeoutMs: config.healthTimeoutMs, redact: (m: string) => redactor.redactString(m) });
+  const resource = buildResource(config);
+
+  // Register the ESM loader first: it must be in place before the application's imports.
+  const esm = esmRequested && entryIsEsm(process.argv[1]) ? registerEsmLoader(esmHookTargets(selectInstrumentations(config.instrumentations))) : false;
+  setEsmLoaderActive(esm);
+
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(buildPropagator(config.propagators));
+
+  const { provider: meterProvider, prometheus } = buildMetrics(config, resource);
+
+  const spanProcessors: SpanProcessor[] = [new RedactingSpanProcessor(redactor), new PendingCounter()];
+  if (config.traces.exporter !== 'none') {
+    spanProcessors.push(new CountingBatchSpanProcessor({
+      exporter: spanExporter(config.traces.exporter, config.traces.otlp),
+      maxQueueSize: config.traces.batch.maxQueueSize,
+      maxExportBatchSize: config.traces.batch.maxExportBatchSize,
+      exportTimeoutMillis: config.traces.batch.exportTimeoutMs,
+      scheduledDelayMillis: config.traces.batch.scheduleDelayMs,
+      selfObsMeterProvider: meterProvider,
+    }));
+  }
+  const tracerProvider = new TracerProvider({
+    resource,
+    sampler: buildSampler(config.traces.sampler),
+    spanLimits: config.traces.limits,
+    spanProcessors,
+  });
+  trace.setGlobalTracerProvider(tracerProvider);
+
+  const loggerProvider = new LoggerProvider({
+    resource,
+    logRecordLimits: config.logs.limits,
+    processors: config.logs.exporter === 'none' ? [] : [
+      new BatchLogRecordProcessor({
+        exporter: logExporter(config.logs.exporter, config.logs.otlp),
+        maxQueueSize: config.logs.batch.maxQueueSize,
+        maxExportBatchSize: config.logs.batch.maxExportBatchSize,
+        exportTimeoutMillis: config.logs.batch.exportTimeoutMs,
+        scheduledDelayMillis: config.logs.batch.scheduleDelayMs,
+        selfObsMeterProvider: meterProvider,
+      }),
+    ],
+  });
+  logs.setGlobalLoggerProvider(loggerProvider);
+
+  // The admin server loads node:http before the lazy hooks exist, so serving /metrics does
+  // not by itself pull in the http instrumentation at start.
+  const admin = guard('admin', 'starting the admin server', () =>
+    startAdminServer(config.admin.host, config.admin.port, {
+      metrics: prometheus ? (prometheus as PrometheusReader).handle : undefined,
+      livez: health.livez,
+      readyz: health.readyz,
+    }),
+  );
+
+  initLogging(config.logging, { serviceName: config.serviceName, redactor });
+
+  const selected = selectInstrumentations(config.instrumentations);
+  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config, () => admin));
+  if (config.metrics.exporters.length > 0) enableRuntimeMetrics(meterProvider);
+
+  const state: Running = { config, tracerProvider, meterProvider, loggerProvider, admin, uninstall: () => {}, stopped: false };
+  state.uninstall = installShutdownHandlers({
+    timeoutMs: config.shutdownTimeoutMs,
+    onShutdownStart: () => health.markShuttingDown(),
+    flush: () => flush(),
+    shutdown: () => shutdown(),
+    hasPending: () => pending > 0,
+    recordCrash,
+  });
+
+  if (config.diagLevel !== 'none') {
+    // Printed whatever OTEL_LOG_LEVEL says (unless none): which configuration a process runs
+    // with is the first thing an operator needs.
+    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', name: 'otelkit', msg: 'otelkit started', ...startLine(config, enabledNow, esm) }) + '\n');
+  }
+  return state;
+}
+
+function enableRuntimeMetrics(meterProvider: MeterProvider): void {
+  guard('runtime-metrics', 'enabling Node runtime metrics', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { RuntimeNodeInstrumentation } = require('@opentelemetry/instrumentation-runtime-node') as {
+      RuntimeNodeInstrumentation: new (c: { monitoringPrecision: number }) => { setMeterProvider(p: MeterProvider): void };
+    };
+    // Its instruments are created on setMeterProvider: the constructor runs too early for them.
+    new RuntimeNodeInstrumentation({ monitoringPrecision: 20 }).setMeterProvider(meterProvider);
+  });
+}
+
+/** Flushes every signal; the SDK keeps running. */
+export async function flush(): Promise<void> {
+  const r = running;
+  if (!r || r.stopped) return;
+  pending = 0;
+  await Promise.allSettled([
+    flushLogging(r.config.shutdownTimeoutMs),
+    r.loggerProvider.forceFlush(),
+    r.tracerProvider.forceFlush(),
+    r.meterProvider.forceFlush(),
+  ]);
+}
+
+/** Flushes and stops the SDK, bounded by OTELKIT_SHUTDOWN_TIMEOUT_MS. Safe to call twice. */
+export async function shutdown(): Promise<void> {
+  const r = running;
+  if (!r || r.stopped) return;
+  r.stopped = true;
+  health.markShuttingDown();
+  pending = 0;
+  const work = (async () => {
+    await flushLogging(r.config.shutdownTimeoutMs).catch(() => {});
+    await Promise.allSettled([r.tracerProvider.shutdown(), r.loggerProvider.shutdown(), r.meterProvider.shutdown()]);
+    r.admin?.close();
+  })();
+  await bounded(work, r.config.shutdownTimeoutMs, 'otelkit shutdown');
+}
+
+export function currentConfig(): Config | undefined {
+  return running?.config;
+}

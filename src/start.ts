@@ -1,0 +1,60 @@
+// start(): read and validate the configuration, report it, and only then load the SDK.
+// A disabled SDK (OTEL_SDK_DISABLED=true) loads and hooks nothing.
+import { loadConfig, type Config, type LoadedConfig } from './config';
+import { emit, reportOnce, setupDiag } from './diag';
+
+export interface StartOptions {
+  /** Overrides for environment variables, by their names (OTEL_SERVICE_NAME, OTELKIT_LOG_LEVEL, ...). */
+  env?: Record<string, string | undefined>;
+  /** Shorthand for OTEL_SERVICE_NAME. */
+  serviceName?: string;
+  /** Register the ESM loader hook (the preload does this). */
+  esm?: boolean;
+}
+
+export interface StartResult {
+  started: boolean;
+  config?: Config;
+}
+
+let result: StartResult | undefined;
+
+type Sdk = typeof import('./sdk');
+let sdk: Sdk | undefined;
+
+/** Starts once; later calls return the first result. Never throws. */
+export function start(options: StartOptions = {}): StartResult {
+  if (result) return result;
+  let loaded: LoadedConfig;
+  try {
+    const env = { ...process.env, ...options.env };
+    if (options.serviceName) env.OTEL_SERVICE_NAME = options.serviceName;
+    loaded = loadConfig(env, { mainScript: process.argv[1], cwd: process.cwd(), stdoutIsTTY: process.stdout.isTTY === true });
+  } catch (err) {
+    reportOnce('config', 'otelkit could not read its configuration; the application runs uninstrumented', err);
+    return (result = { started: false });
+  }
+  const { config } = loaded;
+  setupDiag(config.diagLevel);
+  for (const w of loaded.warnings) emit('warn', w.message, { variable: w.variable, value: w.value, fallback: w.fallback });
+  if (config.disabled) return (result = { started: false, config });
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    sdk = require('./sdk') as Sdk;
+    sdk.compose(config, options.esm ?? false);
+    return (result = { started: true, config });
+  } catch (err) {
+    reportOnce('start', 'otelkit failed to start; the application runs uninstrumented', err);
+    return (result = { started: false, config });
+  }
+}
+
+/** Flushes every signal; the SDK keeps running. */
+export async function flush(): Promise<void> {
+  await sdk?.flush();
+}
+
+/** Flushes and stops the SDK, bounded by OTELKIT_SHUTDOWN_TIMEOUT_MS. Safe to call twice. */
+export async function shutdown(): Promise<void> {
+  await sdk?.shutdown();
+}
