@@ -10,7 +10,7 @@ import { startSink } from './support/sink.mjs';
 import { median, table } from './support/stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const rounds = Number(process.argv[2] || 15);
+const rounds = Number(process.argv[2] || 10);
 const rss = path.join(ROOT, 'bench/support/report-rss.cjs');
 const hello = path.join(ROOT, 'test/fixtures/hello.js');
 const helloEsm = path.join(ROOT, 'test/fixtures/hello.mjs');
@@ -28,10 +28,18 @@ const otelkitEnv = {
   OTEL_EXPORTER_PROMETHEUS_PORT: '0',
   OTEL_LOG_LEVEL: 'none',
 };
+const officialEnv = {
+  OTEL_METRICS_EXPORTER: 'otlp',
+  OTEL_LOGS_EXPORTER: 'otlp',
+  OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance',
+};
 const configs = [
   { name: 'plain node (cjs)', args: [hello], env: {} },
   { name: 'plain node (esm)', args: [helloEsm], env: {} },
-  { name: 'official register (cjs)', args: ['--require', '@opentelemetry/auto-instrumentations-node/register', hello], env: { OTEL_METRICS_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp' } },
+  // Same detectors as otelkit: the official default adds cloud detectors that stall ~10 s
+  // off-cloud (measured once below, not in the table).
+  { name: 'official register (cjs)', args: ['--require', '@opentelemetry/auto-instrumentations-node/register', hello], env: { ...officialEnv } },
+  { name: 'official register (esm)', args: ['--require', '@opentelemetry/auto-instrumentations-node/register', helloEsm], env: { ...officialEnv } },
   { name: 'otelkit --import (cjs)', args: ['--import', 'otelkit/register', hello], env: otelkitEnv },
   { name: 'otelkit --import (esm)', args: ['--import', 'otelkit/register', helloEsm], env: otelkitEnv },
   { name: 'otelkit --require (cjs)', args: ['--require', 'otelkit/register', hello], env: otelkitEnv },
@@ -59,6 +67,7 @@ for (let i = 0; i < rounds; i++) {
     samples.get(c.name).rss.push(rssKiB);
   }
 }
+const stall = runOnce({ name: 'official register, default detectors', args: ['--require', '@opentelemetry/auto-instrumentations-node/register', hello], env: { OTEL_METRICS_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp' } });
 await sink.close();
 
 const base = { cjs: samples.get('plain node (cjs)'), esm: samples.get('plain node (esm)') };
@@ -77,3 +86,4 @@ const rows = configs.map((c) => {
 });
 console.log(`start-up of a hello world, ${rounds} alternating rounds, node ${process.version}`);
 console.log(table(rows, ['configuration', 'median ms', 'x plain', 'peak RSS MiB', '+MiB vs plain']));
+console.log(`official register with its default resource detectors (cloud probes), one run: ${stall.ms.toFixed(0)} ms`);

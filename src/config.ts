@@ -156,6 +156,12 @@ class EnvReader {
     return t === '' ? undefined : t;
   }
 
+  /** Replaces what was recorded for a variable whose value a later rule changed. */
+  override(variable: string, value: string, source: Setting['source']): void {
+    const s = this.settings.find((x) => x.variable === variable);
+    if (s) Object.assign(s, { value, source });
+  }
+
   // Shared variables (OTEL_EXPORTER_OTLP_PROTOCOL, ...) are read once per signal: record and
   // warn about each only once.
   record(variable: string, value: unknown, source: Setting['source']): void {
@@ -165,6 +171,8 @@ class EnvReader {
 
   warn(variable: string, value: string, fallback: string, why: string): void {
     if (this.warnings.some((w) => w.variable === variable)) return;
+    // Header values are credentials: a malformed list is shown with its values hidden.
+    if (variable.endsWith('_HEADERS')) value = value.replace(/=[^,]*/g, '=[REDACTED]');
     this.warnings.push({
       variable,
       value,
@@ -174,7 +182,8 @@ class EnvReader {
   }
 
   /** Generic read: parse returns undefined (or throws a reason string) when the value is invalid. */
-  read<T>(name: string, fallback: T, parse: (raw: string) => T | undefined, show: (v: T) => string = String): T {
+  read<T>(name: string, fallback: T, parse: (raw: string) => T | undefined, showValue: (v: T) => string = String): T {
+    const show = (v: T) => showValue(v) || 'none';
     const raw = this.raw(name);
     if (raw === undefined) {
       this.record(name, show(fallback), 'default');
@@ -214,8 +223,8 @@ class EnvReader {
     });
   }
 
-  optionalInt(name: string, min: number): number | undefined {
-    return this.read<number | undefined>(name, undefined, (raw) => {
+  optionalInt(name: string, min: number, fallback?: number): number | undefined {
+    return this.read<number | undefined>(name, fallback, (raw) => {
       if (!/^\d+$/.test(raw) || Number(raw) < min) throw `expected a whole number of at least ${min}`;
       return Number(raw);
     }, (v) => (v === undefined ? 'SDK default' : String(v)));
@@ -245,7 +254,7 @@ class EnvReader {
     const bad = items.filter((i) => !allowed.includes(i.toLowerCase()));
     if (bad.length > 0) {
       const result = good.length > 0 ? good : fallback;
-      this.warn(name, raw, result.join(','), `unknown ${bad.map((b) => JSON.stringify(b)).join(', ')}; known: ${allowed.join(', ')}`);
+      this.warn(name, raw, result.join(',') || 'none', `unknown ${bad.map((b) => JSON.stringify(b)).join(', ')}; known: ${allowed.join(', ')}`);
       this.record(name, result.join(','), 'fallback');
       return result;
     }
@@ -351,17 +360,9 @@ function readOtlp(r: EnvReader, signal: Signal): OtlpConfig {
   const protocol = r.oneOf(`OTEL_EXPORTER_OTLP_${S}_PROTOCOL`, generalProtocol, protocols);
   const defaultBase = protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318';
 
-  let endpoint: string;
-  const specific = r.raw(`OTEL_EXPORTER_OTLP_${S}_ENDPOINT`);
-  if (specific !== undefined) {
-    endpoint = r.read(`OTEL_EXPORTER_OTLP_${S}_ENDPOINT`, '', parseUrl);
-  } else {
-    endpoint = '';
-  }
-  if (!endpoint) {
-    const base = r.read('OTEL_EXPORTER_OTLP_ENDPOINT', defaultBase, parseUrl);
-    endpoint = protocol === 'grpc' ? base : `${base.replace(/\/+$/, '')}/${SIGNAL_PATH[signal]}`;
-  }
+  const base = r.read('OTEL_EXPORTER_OTLP_ENDPOINT', defaultBase, parseUrl);
+  const fromBase = protocol === 'grpc' ? base : `${base.replace(/\/+$/, '')}/${SIGNAL_PATH[signal]}`;
+  const endpoint = r.read(`OTEL_EXPORTER_OTLP_${S}_ENDPOINT`, fromBase, parseUrl);
 
   const showHeaders = (h: Record<string, string>) => Object.keys(h).map((k) => `${k}=[REDACTED]`).join(',');
   const headers = {
@@ -379,10 +380,14 @@ function readOtlp(r: EnvReader, signal: Signal): OtlpConfig {
 
 function readBatch(r: EnvReader, prefix: 'OTEL_BSP' | 'OTEL_BLRP', scheduleDelayMs: number): BatchConfig {
   const maxQueueSize = r.int(`${prefix}_MAX_QUEUE_SIZE`, 2048, 1);
-  let maxExportBatchSize = r.int(`${prefix}_MAX_EXPORT_BATCH_SIZE`, 512, 1);
+  const batchVar = `${prefix}_MAX_EXPORT_BATCH_SIZE`;
+  const batchSet = r.raw(batchVar) !== undefined;
+  // The default batch quietly follows a smaller queue; an explicit one larger than the queue is an error.
+  let maxExportBatchSize = r.int(batchVar, Math.min(512, maxQueueSize), 1);
   if (maxExportBatchSize > maxQueueSize) {
-    r.warn(`${prefix}_MAX_EXPORT_BATCH_SIZE`, String(maxExportBatchSize), String(maxQueueSize), `larger than ${prefix}_MAX_QUEUE_SIZE`);
+    if (batchSet) r.warn(batchVar, String(maxExportBatchSize), String(maxQueueSize), `larger than ${prefix}_MAX_QUEUE_SIZE`);
     maxExportBatchSize = maxQueueSize;
+    r.override(batchVar, String(maxQueueSize), 'fallback');
   }
   return {
     scheduleDelayMs: r.int(`${prefix}_SCHEDULE_DELAY`, scheduleDelayMs, 0),
@@ -427,8 +432,11 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
   const logsExporter = r.oneOf('OTEL_LOGS_EXPORTER', 'otlp', ['otlp', 'console', 'none'] as const);
 
   const enabledRaw = r.raw('OTEL_NODE_ENABLED_INSTRUMENTATIONS');
-  const enabled = enabledRaw === undefined ? undefined : r.list('OTEL_NODE_ENABLED_INSTRUMENTATIONS', [], KNOWN_INSTRUMENTATIONS);
-  if (enabled === undefined) r.record('OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'all but fs', 'default');
+  // A list of only unknown names must not switch every instrumentation off: keep the default.
+  const allButFs = ['all but fs'];
+  const listed = enabledRaw === undefined ? allButFs : r.list('OTEL_NODE_ENABLED_INSTRUMENTATIONS', allButFs, KNOWN_INSTRUMENTATIONS);
+  const enabled = listed === allButFs ? undefined : listed;
+  if (enabledRaw === undefined) r.record('OTEL_NODE_ENABLED_INSTRUMENTATIONS', 'all but fs', 'default');
   const disabledInstr = r.list('OTEL_NODE_DISABLED_INSTRUMENTATIONS', [], KNOWN_INSTRUMENTATIONS);
 
   const defaultLogLevel: LogLevel = environment === 'development' ? 'debug' : 'info';
@@ -476,8 +484,8 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
       sampler: { name: sampler, ratio },
       batch: readBatch(r, 'OTEL_BSP', 5000),
       limits: {
-        attributeValueLengthLimit: r.optionalInt('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 1) ?? r.optionalInt('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 1),
-        attributeCountLimit: r.optionalInt('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 1) ?? r.optionalInt('OTEL_ATTRIBUTE_COUNT_LIMIT', 1),
+        attributeValueLengthLimit: r.optionalInt('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 1, r.optionalInt('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 1)),
+        attributeCountLimit: r.optionalInt('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 1, r.optionalInt('OTEL_ATTRIBUTE_COUNT_LIMIT', 1)),
         eventCountLimit: r.optionalInt('OTEL_SPAN_EVENT_COUNT_LIMIT', 0),
         linkCountLimit: r.optionalInt('OTEL_SPAN_LINK_COUNT_LIMIT', 0),
         attributePerEventCountLimit: r.optionalInt('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT', 0),
@@ -495,8 +503,8 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
       otlp: readOtlp(r, 'logs'),
       batch: readBatch(r, 'OTEL_BLRP', 1000),
       limits: {
-        attributeValueLengthLimit: r.optionalInt('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT', 1) ?? r.optionalInt('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 1),
-        attributeCountLimit: r.optionalInt('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT', 1) ?? r.optionalInt('OTEL_ATTRIBUTE_COUNT_LIMIT', 1),
+        attributeValueLengthLimit: r.optionalInt('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT', 1, r.optionalInt('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 1)),
+        attributeCountLimit: r.optionalInt('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT', 1, r.optionalInt('OTEL_ATTRIBUTE_COUNT_LIMIT', 1)),
       },
     },
     admin: {

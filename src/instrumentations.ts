@@ -7,6 +7,7 @@
 // so its own hooks see that load, including the package's internal files. For ESM, an
 // import-in-the-middle hook on the same names does the same and replays the instrumentation's
 // hook for the module that triggered it (IITM does not call hooks added during its dispatch).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the Module class itself, whose prototype.require we wrap
 import Module = require('node:module');
 import * as path from 'node:path';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
@@ -68,8 +69,9 @@ export const INSTRUMENTATIONS: readonly InstrumentationSpec[] = [
   // runtime-node feeds the runtime metrics; it is enabled by the metrics module, not here.
   spec('socket.io', 'SocketIoInstrumentation'),
   spec('tedious', 'TediousInstrumentation'),
-  // undici (global fetch) reports through diagnostics_channel, not a module load.
-  spec('undici', 'UndiciInstrumentation', []),
+  // undici reports through diagnostics_channel; its trigger is the undici package or the
+  // first call of the global fetch (Node's bundled undici), see wrapGlobalFetch.
+  spec('undici', 'UndiciInstrumentation', ['undici']),
   spec('winston', 'WinstonInstrumentation'),
 ];
 
@@ -188,8 +190,22 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
     return next.call(this, id);
   };
 
+  if (pending.has('undici')) wrapGlobalFetch(() => pending.has('undici') && trigger('undici'));
   installEsmTrigger(pending, trigger, specs);
   return now;
+}
+
+/** Enables the undici instrumentation on the first fetch(), before the request is created. */
+function wrapGlobalFetch(onFirstCall: () => void): void {
+  const original = globalThis.fetch;
+  if (typeof original !== 'function') return;
+  type Fetch = typeof globalThis.fetch;
+  const lazyFetch = function fetch(this: unknown, ...args: Parameters<Fetch>): ReturnType<Fetch> {
+    if (globalThis.fetch === lazyFetch) globalThis.fetch = original;
+    onFirstCall();
+    return original.apply(this, args);
+  };
+  globalThis.fetch = lazyFetch;
 }
 
 function installEsmTrigger(

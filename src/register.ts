@@ -6,5 +6,5 @@ import { isMainThread } from 'node:worker_threads';
 if (isMainThread) {
   // Loaded only now so that a worker thread pays nothing.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('./start') as typeof import('./start')).start({ esm: true });
+  (require('./main') as typeof import('./main')).start({ esm: true });
 }

@@ -16,6 +16,7 @@ import { buildPropagator, buildSampler } from './sampling';
 import { logExporter, spanExporter } from './exporters';
 import { itemsDropped } from './export-health';
 import { buildMetrics, type PrometheusReader } from './metrics';
+import { registerRuntimeMetrics } from './runtime-metrics';
 import { startAdminServer } from './admin';
 import { esmHookTargets, installLazyInstrumentations, selectInstrumentations, setEsmLoaderActive } from './instrumentations';
 import { entryIsEsm, registerEsmLoader } from './esm-hooks';
@@ -195,7 +196,7 @@ function build(config: Config, esmRequested: boolean): Running {
 
   const selected = selectInstrumentations(config.instrumentations);
   const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config, () => admin));
-  if (config.metrics.exporters.length > 0) enableRuntimeMetrics(meterProvider);
+  if (config.metrics.exporters.length > 0) guard('runtime-metrics', 'enabling Node runtime metrics', () => registerRuntimeMetrics(meterProvider));
 
   const state: Running = { config, tracerProvider, meterProvider, loggerProvider, admin, uninstall: () => {}, stopped: false };
   state.uninstall = installShutdownHandlers({
@@ -213,17 +214,6 @@ function build(config: Config, esmRequested: boolean): Running {
     process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', name: 'otelkit', msg: 'otelkit started', ...startLine(config, enabledNow, esm) }) + '\n');
   }
   return state;
-}
-
-function enableRuntimeMetrics(meterProvider: MeterProvider): void {
-  guard('runtime-metrics', 'enabling Node runtime metrics', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { RuntimeNodeInstrumentation } = require('@opentelemetry/instrumentation-runtime-node') as {
-      RuntimeNodeInstrumentation: new (c: { monitoringPrecision: number }) => { setMeterProvider(p: MeterProvider): void };
-    };
-    // Its instruments are created on setMeterProvider: the constructor runs too early for them.
-    new RuntimeNodeInstrumentation({ monitoringPrecision: 20 }).setMeterProvider(meterProvider);
-  });
 }
 
 /** Flushes every signal; the SDK keeps running. */

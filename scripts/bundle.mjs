@@ -1,0 +1,30 @@
+// Bundles the compiled package (dist/index.js and what it imports) into dist/otelkit.js.
+// Packages that must stay shared with the application's own copies are external: the
+// instrumentation machinery (one require/import hook for everybody), winston (the one the
+// application patches), and everything loaded lazily by name.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['dist/index.js'],
+  outfile: 'dist/otelkit.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // The OTel packages' ES module builds let esbuild drop what is not used.
+  mainFields: ['module', 'main'],
+  external: [
+    '@opentelemetry/instrumentation',
+    '@opentelemetry/instrumentation-*',
+    'import-in-the-middle',
+    'require-in-the-middle',
+    '@opentelemetry/exporter-*',
+    '@opentelemetry/winston-transport',
+    '@opentelemetry/resource-detector-*',
+    '@opentelemetry/propagator-*',
+    '@grpc/grpc-js',
+    'winston',
+    'winston-transport',
+  ],
+  logLevel: 'warning',
+});
