@@ -23,6 +23,7 @@ import { format } from 'node:util';
 import type { LoggingConfig, LogLevel } from './config';
 import { emit as diagEmit } from './diag';
 import { createRedactor, type Redactor } from './redact';
+import { OWN_SCOPE_VERSION } from './redact-logs';
 import { installConsoleCapture, uninstallConsoleCapture } from './console-capture';
 import { exceptionAttributes, serializeError, type SerializedError } from './log-error';
 import { RotatingFileSink } from './log-file';
@@ -159,7 +160,8 @@ function otelLogger(l: OtelkitLogger): OtelLogger {
   if (l._okOtelGen !== state.generation || l._okOtel === undefined) {
     const owner = rootOf(l);
     // Scope = logger name, so a backend can filter by it as well as by the logger.name attribute.
-    owner._okOtel = logs.getLogger(l._okName);
+    // The scope version marks records as already redacted (see redact-logs.ts).
+    owner._okOtel = logs.getLogger(l._okName, OWN_SCOPE_VERSION);
     owner._okOtelGen = state.generation;
     return owner._okOtel;
   }

@@ -23,6 +23,7 @@ import { entryIsEsm, registerEsmLoader } from './esm-hooks';
 import { bounded, installShutdownHandlers } from './shutdown';
 import { createRedactor, type Redactor } from './redact';
 import { RedactingSpanProcessor } from './redact-spans';
+import { RedactingLogRecordProcessor } from './redact-logs';
 import { flushLogging, getLogger, initLogging, winstonInstrumentationConfig } from './logger';
 import { health } from './health-instance';
 import { VERSION } from './version';
@@ -170,6 +171,7 @@ function build(config: Config, esmRequested: boolean): Running {
     resource,
     logRecordLimits: config.logs.limits,
     processors: config.logs.exporter === 'none' ? [] : [
+      new RedactingLogRecordProcessor(redactor),
       new BatchLogRecordProcessor({
         exporter: logExporter(config.logs.exporter, config.logs.otlp),
         maxQueueSize: config.logs.batch.maxQueueSize,

@@ -3,9 +3,22 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 import * as net from 'node:net';
+import * as fs from 'node:fs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
+
+// Fixtures `require('otelkit')` as an installed application would: link the package into
+// their node_modules (git ignores it; made on first use).
+const link = path.join(FIXTURES, 'node_modules', 'otelkit');
+if (!fs.existsSync(link)) {
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  try {
+    fs.symlinkSync(path.relative(path.dirname(link), ROOT), link, 'dir');
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+}
 
 /** A TCP port that was free a moment ago. */
 export async function freePort() {
