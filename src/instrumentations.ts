@@ -110,7 +110,9 @@ export function setEsmLoaderActive(on: boolean): void {
   esmLoaderActive = on;
 }
 
-function activate(s: InstrumentationSpec, configFor: ConfigFor): Instrumentation | undefined {
+export type AfterActivate = (name: string) => void;
+
+function activate(s: InstrumentationSpec, configFor: ConfigFor, after?: AfterActivate): Instrumentation | undefined {
   const existing = active.get(s.name);
   if (existing) return existing;
   try {
@@ -119,6 +121,7 @@ function activate(s: InstrumentationSpec, configFor: ConfigFor): Instrumentation
     const inst = new Cls({ ...configFor(s.name), enabled: false });
     active.set(s.name, inst);
     inst.enable();
+    after?.(s.name);
     emit('debug', `instrumentation ${s.name} enabled`);
     return inst;
   } catch (err) {
@@ -144,12 +147,12 @@ function packageName(id: string): string | undefined {
  * Enables instrumentations lazily. Those without trigger modules start now. Returns the names
  * enabled right away.
  */
-export function installLazyInstrumentations(specs: readonly InstrumentationSpec[], configFor: ConfigFor): string[] {
+export function installLazyInstrumentations(specs: readonly InstrumentationSpec[], configFor: ConfigFor, after?: AfterActivate): string[] {
   const pending = new Map<string, InstrumentationSpec>();
   const now: string[] = [];
   for (const s of specs) {
     if (s.modules.length === 0) {
-      if (activate(s, configFor)) now.push(s.name);
+      if (activate(s, configFor, after)) now.push(s.name);
       continue;
     }
     for (const m of s.modules) {
@@ -173,7 +176,7 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
       const pkg = packageName(m);
       if (pkg) pending.delete(pkg);
     }
-    activate(s, configFor);
+    activate(s, configFor, after);
     return true;
   };
 

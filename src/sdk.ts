@@ -1,7 +1,7 @@
 // Composes the running SDK from the validated config: providers for the three signals, the
 // lazily loaded instrumentations, the admin server and the shutdown handlers. This is the one
 // place that wires modules together; each module does one thing.
-import type { IncomingMessage, Server } from 'node:http';
+import * as http from 'node:http';
 import { context, propagation, trace, type Span } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -17,6 +17,7 @@ import { logExporter, spanExporter } from './exporters';
 import { itemsDropped } from './export-health';
 import { buildMetrics, type PrometheusReader } from './metrics';
 import { registerRuntimeMetrics } from './runtime-metrics';
+import { instrumentServer } from './http-server';
 import { startAdminServer } from './admin';
 import { esmHookTargets, installLazyInstrumentations, selectInstrumentations, setEsmLoaderActive } from './instrumentations';
 import { entryIsEsm, registerEsmLoader } from './esm-hooks';
@@ -33,7 +34,7 @@ interface Running {
   tracerProvider: TracerProvider;
   meterProvider: MeterProvider;
   loggerProvider: LoggerProvider;
-  admin?: Server;
+  admin?: http.Server;
   uninstall: () => void;
   stopped: boolean;
 }
@@ -66,24 +67,17 @@ class CountingBatchSpanProcessor extends BatchSpanProcessor {
   }
 }
 
-function pathOf(url: string | undefined): string {
-  if (!url) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
-function instrumentationConfigs(config: Config, admin: () => Server | undefined): (name: string) => InstrumentationConfig | undefined {
-  const ignored = new Set(config.ignorePaths);
+function instrumentationConfigs(config: Config): (name: string) => InstrumentationConfig | undefined {
   return (name) => {
     switch (name) {
       case 'http':
-        return {
-          ignoreIncomingRequestHook: (req: IncomingMessage) => {
-            if (ignored.has(pathOf(req.url))) return true;
-            const server = (req.socket as { server?: unknown } | undefined)?.server;
-            return server !== undefined && server === admin();
-          },
-        } as InstrumentationConfig;
+        // Incoming requests are otelkit's own (http-server.ts); upstream keeps the client side.
+        return { disableIncomingRequestInstrumentation: true } as InstrumentationConfig;
+      case 'express':
+        // An unsampled request gets no layer spans: the instrumentation would otherwise build a
+        // non-recording span, a context and wrappers for every middleware of every request.
+        // The route (span name and http.route) is recorded before this check either way.
+        return { ignoreLayers: [() => trace.getActiveSpan()?.isRecording() !== true] } as InstrumentationConfig;
       case 'pg':
         // Pool health checks and connection chatter outside a request are noise, not traces.
         return { requireParentSpan: true } as InstrumentationConfig;
@@ -197,7 +191,14 @@ function build(config: Config, esmRequested: boolean): Running {
   initLogging(config.logging, { serviceName: config.serviceName, redactor });
 
   const selected = selectInstrumentations(config.instrumentations);
-  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config, () => admin));
+  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin };
+  const httpSelected = selected.some((s) => s.name === 'http');
+  // node:http is already loaded (the admin server); https is patched when the application loads it.
+  if (httpSelected) instrumentServer(http.Server, 'http', serverOptions);
+  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), (name) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (name === 'http') instrumentServer((require('node:https') as typeof import('node:https')).Server, 'https', serverOptions);
+  });
   if (config.metrics.exporters.length > 0) guard('runtime-metrics', 'enabling Node runtime metrics', () => registerRuntimeMetrics(meterProvider));
 
   const state: Running = { config, tracerProvider, meterProvider, loggerProvider, admin, uninstall: () => {}, stopped: false };
