@@ -118,9 +118,10 @@ function activate(s: InstrumentationSpec, configFor: ConfigFor, after?: AfterAct
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Cls = (require(s.pkg) as Record<string, new (c?: InstrumentationConfig) => Instrumentation>)[s.cls];
-    const inst = new Cls({ ...configFor(s.name), enabled: false });
+    // Constructed enabled, which hooks it in: some instrumentations (undici) read
+    // config.enabled on every event and do nothing when it says false.
+    const inst = new Cls({ ...configFor(s.name), enabled: true });
     active.set(s.name, inst);
-    inst.enable();
     after?.(s.name);
     emit('debug', `instrumentation ${s.name} enabled`);
     return inst;

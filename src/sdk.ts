@@ -15,7 +15,7 @@ import { buildResource } from './resource';
 import { buildPropagator, buildSampler } from './sampling';
 import { logExporter, spanExporter } from './exporters';
 import { itemsDropped } from './export-health';
-import { buildMetrics, type PrometheusReader } from './metrics';
+import { buildMetrics } from './metrics';
 import { registerRuntimeMetrics } from './runtime-metrics';
 import { instrumentServer } from './http-server';
 import { startAdminServer } from './admin';
@@ -35,7 +35,6 @@ interface Running {
   meterProvider: MeterProvider;
   loggerProvider: LoggerProvider;
   admin?: http.Server;
-  uninstall: () => void;
   stopped: boolean;
 }
 
@@ -133,8 +132,9 @@ function build(config: Config, esmRequested: boolean): Running {
   health.configure({ timeoutMs: config.healthTimeoutMs, redact: (m: string) => redactor.redactString(m) });
   const resource = buildResource(config);
 
+  const selected = selectInstrumentations(config.instrumentations);
   // Register the ESM loader first: it must be in place before the application's imports.
-  const esm = esmRequested && entryIsEsm(process.argv[1]) ? registerEsmLoader(esmHookTargets(selectInstrumentations(config.instrumentations))) : false;
+  const esm = esmRequested && entryIsEsm(process.argv[1]) ? registerEsmLoader(esmHookTargets(selected)) : false;
   setEsmLoaderActive(esm);
 
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -178,11 +178,11 @@ function build(config: Config, esmRequested: boolean): Running {
   });
   logs.setGlobalLoggerProvider(loggerProvider);
 
-  // The admin server loads node:http before the lazy hooks exist, so serving /metrics does
-  // not by itself pull in the http instrumentation at start.
+  // The admin server requires node:http before the lazy hooks exist, so serving /metrics does
+  // not by itself load the http (client) instrumentation at start.
   const admin = guard('admin', 'starting the admin server', () =>
     startAdminServer(config.admin.host, config.admin.port, {
-      metrics: prometheus ? (prometheus as PrometheusReader).handle : undefined,
+      metrics: prometheus?.handle,
       livez: health.livez,
       readyz: health.readyz,
     }),
@@ -190,7 +190,6 @@ function build(config: Config, esmRequested: boolean): Running {
 
   initLogging(config.logging, { serviceName: config.serviceName, redactor });
 
-  const selected = selectInstrumentations(config.instrumentations);
   const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin };
   const httpSelected = selected.some((s) => s.name === 'http');
   // node:http is already loaded (the admin server); https is patched when the application loads it.
@@ -201,8 +200,7 @@ function build(config: Config, esmRequested: boolean): Running {
   });
   if (config.metrics.exporters.length > 0) guard('runtime-metrics', 'enabling Node runtime metrics', () => registerRuntimeMetrics(meterProvider));
 
-  const state: Running = { config, tracerProvider, meterProvider, loggerProvider, admin, uninstall: () => {}, stopped: false };
-  state.uninstall = installShutdownHandlers({
+  installShutdownHandlers({
     timeoutMs: config.shutdownTimeoutMs,
     onShutdownStart: () => health.markShuttingDown(),
     flush: () => flush(),
@@ -210,6 +208,7 @@ function build(config: Config, esmRequested: boolean): Running {
     hasPending: () => pending > 0,
     recordCrash,
   });
+  const state: Running = { config, tracerProvider, meterProvider, loggerProvider, admin, stopped: false };
 
   if (config.diagLevel !== 'none') {
     // Printed whatever OTEL_LOG_LEVEL says (unless none): which configuration a process runs
@@ -245,8 +244,4 @@ export async function shutdown(): Promise<void> {
     r.admin?.close();
   })();
   await bounded(work, r.config.shutdownTimeoutMs, 'otelkit shutdown');
-}
-
-export function currentConfig(): Config | undefined {
-  return running?.config;
 }

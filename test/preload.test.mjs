@@ -120,6 +120,18 @@ test('trace context and baggage propagate to outgoing requests', async () => {
   assert.match(seen.baggage, /tenant=acme/);
 });
 
+test('global fetch is traced: a client span and trace context on the outgoing request', async () => {
+  const target = launch('plain-http.js');
+  const targetPort = await target.port();
+  const app = launch('express-app.js');
+  const port = await app.port();
+  const seen = JSON.parse((await get(port, `/fetch/${targetPort}`)).text);
+  const server = await rec.waitFor(() => serverSpans('GET /fetch/:port')[0]);
+  const client = await rec.waitFor(() => rec.spans.find((s) => s.kind === 3 && s.traceId === server.traceId));
+  assert.equal(client.attributes['http.request.method'], 'GET');
+  assert.match(seen.traceparent, new RegExp(`^00-${server.traceId}-${client.spanId}-01$`));
+});
+
 test('sampling: ratio 0 samples nothing, production default samples a fraction, development everything', async () => {
   const off = launch('plain-http.js', { OTEL_TRACES_SAMPLER_ARG: '0' });
   const offPort = await off.port();
