@@ -26,10 +26,15 @@ apt_ensure() {
 pg_bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 setup_backends() {
-  apt_ensure redis-server redis-server prometheus prometheus promtool prometheus
+  apt_ensure redis-server redis-server prometheus prometheus promtool prometheus amtool prometheus-alertmanager
   if [ -z "$(pg_bin_dir)" ] || [ ! -x "$(pg_bin_dir)/initdb" ]; then
     apt_ensure /nonexistent/initdb postgresql
   fi
+}
+
+# Headless Chromium for the viewer's browser test (playwright-core drives Debian's build).
+setup_browser() {
+  apt_ensure /usr/bin/chromium chromium
 }
 
 setup_npm() {

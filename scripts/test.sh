@@ -6,6 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 
 setup_backends
+setup_browser
 setup_npm
 setup_build
 if [ -f "$ROOT/collector/build.sh" ]; then setup_collector; fi

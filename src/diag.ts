@@ -44,9 +44,37 @@ export function emit(level: 'error' | 'warn' | 'info' | 'debug' | 'verbose', msg
   write(line);
 }
 
+// Upstream repeats the same complaint for every failed batch; one line per message a minute
+// is enough, with the count of what was held back.
+const REPEAT_INTERVAL_MS = 60_000;
+const lastSaid = new Map<string, { at: number; held: number }>();
+
+function rateLimited(key: string): number | undefined {
+  const now = Date.now();
+  const seen = lastSaid.get(key);
+  if (seen && now - seen.at < REPEAT_INTERVAL_MS) {
+    seen.held++;
+    return undefined;
+  }
+  if (lastSaid.size > 500) lastSaid.clear();
+  lastSaid.set(key, { at: now, held: 0 });
+  return seen?.held ?? 0;
+}
+
+// The metrics reader gives up on a slow export with its own error line while the exporter is
+// still retrying; the exporter's outcome is reported (rate-limited) by export-health, so the
+// reader's line is only debug detail.
+const REPORTED_ELSEWHERE = /^PeriodicExportingMetricReader: metrics export (timed out|failed|threw)/;
+
 /** Routes the OTel API's diag channel (SDK, exporters, instrumentations) to our JSON lines. */
 function diagLogger(): DiagLogger {
   const at = (level: 'error' | 'warn' | 'info' | 'debug' | 'verbose') => (message: string, ...args: unknown[]) => {
+    if ((level === 'error' || level === 'warn') && REPORTED_ELSEWHERE.test(message)) level = 'debug';
+    if (level === 'error' || level === 'warn') {
+      const held = rateLimited(`${level}:${message}`);
+      if (held === undefined) return;
+      if (held > 0) args = [...args, { repeated: held }];
+    }
     emit(level, message, args.length ? { args: args.map(describe) } : undefined);
   };
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), verbose: at('verbose') };
@@ -56,6 +84,18 @@ export function setupDiag(level: DiagLevelName, sink?: (line: string) => void): 
   threshold = LEVELS[level];
   if (sink) write = sink;
   diag.setLogger(diagLogger(), { logLevel: threshold, suppressOverrideMessage: true });
+}
+
+/**
+ * The SDK's global error handler: failures of exports otelkit already reported (rate-limited,
+ * in export-health) are dropped; anything else is said at most once a minute per message.
+ */
+export function handleSdkError(err: unknown, alreadyReported: (err: unknown) => boolean): void {
+  if (alreadyReported(err)) return;
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : 'SDK error';
+  const held = rateLimited(`sdk:${message}`);
+  if (held === undefined) return;
+  emit('warn', `OpenTelemetry SDK: ${message}`, { error: describe(err), ...(held ? { repeated: held } : {}) });
 }
 
 const reported = new Set<string>();

@@ -37,7 +37,22 @@ export function exportSucceeded(signal: Signal, items: number, endpoint: string)
   }
 }
 
+// The processors hand the same error to the SDK's global error handler after we counted and
+// reported it; remembering it lets that handler stay quiet.
+const seenErrors = new WeakSet<object>();
+let lastFailureAt = 0;
+
+/** Whether err is an export failure this module has already counted and reported. */
+export function isReportedExportError(err: unknown): boolean {
+  if (typeof err === 'object' && err !== null && seenErrors.has(err)) return true;
+  // The metrics reader wraps the exporter's error in its own; recognise it by its wording.
+  const message = err instanceof Error ? err.message : String(err);
+  return /export (failed|timed out)/i.test(message) && now() - lastFailureAt < 120_000;
+}
+
 export function exportFailed(signal: Signal, items: number, endpoint: string, error: unknown): void {
+  if (typeof error === 'object' && error !== null) seenErrors.add(error);
+  lastFailureAt = now();
   const s = states[signal];
   s.failedExports += 1;
   s.droppedItems += items;

@@ -10,11 +10,12 @@ import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Config } from './config';
-import { guard } from './diag';
+import { guard, handleSdkError } from './diag';
+import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { buildResource } from './resource';
 import { buildPropagator, buildSampler } from './sampling';
 import { logExporter, spanExporter } from './exporters';
-import { itemsDropped } from './export-health';
+import { isReportedExportError, itemsDropped } from './export-health';
 import { buildMetrics } from './metrics';
 import { registerRuntimeMetrics } from './runtime-metrics';
 import { instrumentServer } from './http-server';
@@ -137,6 +138,7 @@ function build(config: Config, esmRequested: boolean): Running {
   const esm = esmRequested && entryIsEsm(process.argv[1]) ? registerEsmLoader(esmHookTargets(selected)) : false;
   setEsmLoaderActive(esm);
 
+  setGlobalErrorHandler((err) => handleSdkError(err, isReportedExportError));
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(buildPropagator(config.propagators));
 

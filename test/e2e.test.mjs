@@ -6,105 +6,36 @@
 // and the collector's Prometheus exporter, and the test queries its HTTP API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startApp, freePort, ROOT } from './support/app.mjs';
 import { startBackends, startCollector } from './support/collector.mjs';
 import { startPostgres, startRedis } from './support/services.mjs';
+import { startPrometheus } from './support/prometheus.mjs';
 
 const ORDERS = path.join(ROOT, 'examples/orders-service/server.mjs');
 const PAYMENT = path.join(ROOT, 'examples/payment-service/server.mjs');
-const PROMETHEUS_BIN = '/usr/bin/prometheus';
 const RUN_ID = randomBytes(4).toString('hex');
 const EMAIL = `alice.${RUN_ID}@example.com`;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ------------------------------------------------------------------ a small Prometheus helper
-// Debian's prometheus on loopback, scraping every second, with a throwaway data directory.
-async function startPrometheus(jobs) {
-  assert.ok(existsSync(PROMETHEUS_BIN), `${PROMETHEUS_BIN} not found: install the Debian package "prometheus"`);
-  const dir = mkdtempSync(path.join(tmpdir(), 'otelkit-e2e-prom-'));
-  const port = await freePort();
-  const config = [
-    'global:',
-    '  scrape_interval: 1s',
-    '  scrape_timeout: 900ms',
-    '  evaluation_interval: 1s',
-    'scrape_configs:',
-    ...Object.entries(jobs).flatMap(([job, target]) => [
-      `  - job_name: ${JSON.stringify(job)}`,
-      '    static_configs:',
-      `      - targets: [${JSON.stringify(target)}]`,
-    ]),
-    '',
-  ].join('\n');
-  const file = path.join(dir, 'prometheus.yml');
-  writeFileSync(file, config);
-  let output = '';
-  const child = spawn(PROMETHEUS_BIN, [
-    `--config.file=${file}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const base = `http://127.0.0.1:${port}`;
-  const prom = {
-    base,
-    output: () => output,
-    async query(expr) {
-      const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(5000) });
-      const body = await res.json();
-      if (body.status !== 'success') throw new Error(`query ${expr} failed: ${JSON.stringify(body)}`);
-      return body.data.result;
-    },
-    /** Polls expr until it has at least one series (and pred accepts the result). */
-    async waitForSeries(expr, { timeoutMs = 30_000, pred = () => true } = {}) {
-      const deadline = Date.now() + timeoutMs;
-      let last = [];
-      while (Date.now() < deadline) {
-        try {
-          last = await prom.query(expr);
-          if (last.length > 0 && pred(last)) return last;
-        } catch (err) {
-          last = err.message;
-        }
-        await sleep(500);
-      }
-      const targets = await fetch(`${base}/api/v1/targets`).then((r) => r.json()).catch((e) => e.message);
-      throw new Error(`Prometheus: no result for ${expr} within ${timeoutMs} ms; last: ${JSON.stringify(last)}\ntargets: ${JSON.stringify(targets?.data?.activeTargets?.map((t) => [t.labels.job, t.health, t.lastError]) ?? targets)}\n${output.slice(-2000)}`);
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output}`);
+/** Polls a PromQL expression until it has at least one series (and pred accepts the result). */
+async function waitForSeries(prom, expr, { timeoutMs = 30_000, pred = () => true } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = [];
+  while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${base}/-/ready`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      await prom.stop();
-      throw new Error(`prometheus not ready within 30 s:\n${output}`);
+      last = await prom.query(expr);
+      if (last.length > 0 && pred(last)) return last;
+    } catch (err) {
+      last = err.message;
     }
-    await sleep(200);
+    await sleep(500);
   }
-  return prom;
+  const targets = await prom.targets().catch((e) => e.message);
+  assert.fail(`Prometheus: no result for ${expr} within ${timeoutMs} ms; last: ${JSON.stringify(last)}\n` +
+    `targets: ${JSON.stringify(Array.isArray(targets) ? targets.map((t) => [t.labels.job, t.health, t.lastError]) : targets)}\n${prom.output().slice(-2000)}`);
 }
 
 // ------------------------------------------------------------------------------- the stack
@@ -153,9 +84,12 @@ before(async () => {
     },
   });
   ordersPort = await orders.port();
+  // Debian's prometheus on loopback, scraping every second.
   prometheus = await startPrometheus({
-    'orders-service': `127.0.0.1:${ordersAdmin}`,
-    collector: `127.0.0.1:${collector.ports.prometheus}`,
+    scrapeConfigs: [
+      { job_name: 'orders-service', static_configs: [{ targets: [`127.0.0.1:${ordersAdmin}`] }] },
+      { job_name: 'collector', static_configs: [{ targets: [`127.0.0.1:${collector.ports.prometheus}`] }] },
+    ],
   });
 });
 
@@ -351,7 +285,7 @@ test('Prometheus scrapes the HTTP duration histogram and runtime metrics of the 
   }
 
   const job = 'job="orders-service"';
-  const count = await prometheus.waitForSeries(`sum by (http_route, http_request_method) (http_server_request_duration_seconds_count{${job}})`, {
+  const count = await waitForSeries(prometheus, `sum by (http_route, http_request_method) (http_server_request_duration_seconds_count{${job}})`, {
     pred: (r) => r.some((s) => s.metric.http_route === '/orders' && s.metric.http_request_method === 'POST' && Number(s.value[1]) >= 2) &&
       r.some((s) => s.metric.http_route === '/orders/:id' && Number(s.value[1]) >= 5),
   });
@@ -362,7 +296,7 @@ test('Prometheus scrapes the HTTP duration histogram and runtime metrics of the 
   assert.equal(p99.length, 1);
   assert.ok(Number(p99[0].value[1]) > 0 && Number(p99[0].value[1]) < 10, `p99 ${p99[0].value[1]} s`);
   // The outgoing call to the payment service is measured too.
-  await prometheus.waitForSeries(`http_client_request_duration_seconds_count{${job}, http_request_method="POST"}`);
+  await waitForSeries(prometheus, `http_client_request_duration_seconds_count{${job}, http_request_method="POST"}`);
 
   // Runtime metrics of the service.
   for (const expr of [
@@ -372,10 +306,10 @@ test('Prometheus scrapes the HTTP duration histogram and runtime metrics of the 
     `process_memory_usage_bytes{${job}}`,
     `process_cpu_time_seconds_total{${job}}`,
   ]) {
-    const r = await prometheus.waitForSeries(expr, { timeoutMs: 10_000 });
+    const r = await waitForSeries(prometheus, expr, { timeoutMs: 10_000 });
     assert.ok(Number(r[0].value[1]) > 0, `${expr} = ${r[0].value[1]}`);
   }
-  const failures = await prometheus.waitForSeries(`otelkit_export_failures_total{${job}}`);
+  const failures = await waitForSeries(prometheus, `otelkit_export_failures_total{${job}}`);
   assert.equal(failures.length, 3, 'one series per signal');
   for (const s of failures.filter((x) => x.metric.signal !== 'metrics')) {
     assert.equal(Number(s.value[1]), 0, `no failed exports of ${s.metric.signal} while the collector is up`);
@@ -384,7 +318,7 @@ test('Prometheus scrapes the HTTP duration histogram and runtime metrics of the 
   // The collector's Prometheus exporter: span metrics (flushed every 15 s) of both services.
   // calls_total starts at 0 on a series' first flush (spanmetrics initialises new counters at 0),
   // so the request counts are read from the duration histogram, which is exact at once.
-  const counted = await prometheus.waitForSeries('sum by (exported_job) (traces_span_metrics_duration_milliseconds_count{job="collector", span_kind="SPAN_KIND_SERVER"})', {
+  const counted = await waitForSeries(prometheus, 'sum by (exported_job) (traces_span_metrics_duration_milliseconds_count{job="collector", span_kind="SPAN_KIND_SERVER"})', {
     timeoutMs: 45_000,
     pred: (r) => ['orders-service', 'payment-service'].every((j) => r.some((x) => x.metric.exported_job === j && Number(x.value[1]) > 0)),
   });

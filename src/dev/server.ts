@@ -1,0 +1,270 @@
+// `otelkit dev`: receives OTLP/HTTP (protobuf and JSON) and serves the viewer page and its
+// JSON API. One request handler serves both listeners: the OTLP port (4318) and the page's
+// port (16686); either answers everything, so a single --port is enough when they are equal.
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as zlib from 'node:zlib';
+import { DecodeError, decodeJson, decodeProtobuf, type Decoded, type Signal } from './otlp-decode';
+import { encodeStatus } from './protobuf';
+import { Store, type StoreLimits } from './store';
+import { listLogs, listMetrics, listServices, listTraces, metricSeries, routeStats, traceDetail } from './queries';
+import { PAGE_HTML } from './page';
+
+export const DEV_DEFAULTS = {
+  host: 'localhost',
+  port: 4318,
+  uiPort: 16686,
+  maxSpans: 50_000,
+  maxLogs: 20_000,
+  maxPoints: 100_000,
+};
+
+export interface DevOptions extends StoreLimits {
+  host: string;
+  port: number;
+  uiPort: number;
+}
+
+export interface DevServer {
+  store: Store;
+  otlpUrl: string;
+  uiUrl: string;
+  otlpPort: number;
+  uiPort: number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+const MAX_INFLATED = 64 * 1024 * 1024;
+const SIGNAL_PATHS: Record<string, Signal> = { '/v1/traces': 'traces', '/v1/metrics': 'metrics', '/v1/logs': 'logs' };
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function mediaType(contentType: string | undefined): 'protobuf' | 'json' | undefined {
+  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (t === 'application/x-protobuf' || t === 'application/protobuf') return 'protobuf';
+  if (t === 'application/json') return 'json';
+  return undefined;
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, `body larger than ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function inflate(body: Buffer, encoding: string | undefined): Buffer {
+  const enc = (encoding ?? '').trim().toLowerCase();
+  if (enc === '' || enc === 'identity') return body;
+  try {
+    if (enc === 'gzip') return zlib.gunzipSync(body, { maxOutputLength: MAX_INFLATED });
+    if (enc === 'deflate') return zlib.inflateSync(body, { maxOutputLength: MAX_INFLATED });
+  } catch (e) {
+    throw new DecodeError(`cannot decompress the ${enc} body: ${(e as Error).message}`);
+  }
+  throw new HttpError(415, `unsupported content-encoding ${JSON.stringify(enc)}; use gzip or none`);
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'POST, OPTIONS',
+  'access-control-allow-headers': 'content-type, content-encoding',
+};
+
+async function ingest(store: Store, signal: Signal, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const enc = mediaType(req.headers['content-type']);
+  const fail = (status: number, reason: string) => {
+    store.rejectedRequests++;
+    const headers = { ...CORS, 'x-otelkit-error': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 300) };
+    // google.rpc.Status, in the request's encoding (code 3: INVALID_ARGUMENT).
+    if (enc === 'protobuf') {
+      res.writeHead(status, { ...headers, 'content-type': 'application/x-protobuf' });
+      res.end(encodeStatus(3, reason));
+    } else {
+      res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 3, message: reason }));
+    }
+  };
+  if (!enc) return fail(415, `unsupported content-type ${JSON.stringify(req.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`);
+  let decoded: Decoded;
+  try {
+    const raw = inflate(await readBody(req), req.headers['content-encoding']);
+    decoded = enc === 'json' ? decodeJson(signal, raw.toString('utf8')) : decodeProtobuf(signal, raw);
+  } catch (e) {
+    if (e instanceof HttpError) return fail(e.status, e.message);
+    if (e instanceof DecodeError) return fail(400, `invalid OTLP ${signal} ${enc === 'json' ? 'JSON' : 'protobuf'} payload: ${e.message}`);
+    return fail(400, `invalid OTLP ${signal} payload: ${(e as Error).message}`);
+  }
+  store.add(decoded);
+  if (enc === 'json') {
+    res.writeHead(200, { ...CORS, 'content-type': 'application/json' });
+    res.end('{}');
+  } else {
+    res.writeHead(200, { ...CORS, 'content-type': 'application/x-protobuf' });
+    res.end();
+  }
+}
+
+function numParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new HttpError(400, `${name} must be a non-negative number`);
+  return n;
+}
+
+function api(store: Store, path: string, q: URLSearchParams, res: http.ServerResponse): void {
+  const service = q.get('service') || undefined;
+  if (path === '/api/services') return sendJson(res, 200, listServices(store));
+  if (path === '/api/stats') return sendJson(res, 200, { ...store.stats(), limits: store.limits });
+  if (path === '/api/traces') {
+    const status = q.get('status') || undefined;
+    if (status !== undefined && status !== 'ok' && status !== 'error') throw new HttpError(400, 'status must be ok or error');
+    return sendJson(res, 200, listTraces(store, {
+      service, route: q.get('route') || undefined, status, minMs: numParam(q, 'minMs'), maxMs: numParam(q, 'maxMs'), limit: numParam(q, 'limit'),
+    }));
+  }
+  const m = /^\/api\/traces\/([0-9a-fA-F]{32})$/.exec(path);
+  if (m) {
+    const t = traceDetail(store, m[1]!.toLowerCase());
+    return t ? sendJson(res, 200, t) : sendJson(res, 404, { error: `trace ${m[1]} not found` });
+  }
+  if (path === '/api/logs') {
+    return sendJson(res, 200, listLogs(store, {
+      level: q.get('level') || undefined, service, q: q.get('q') || undefined, traceId: q.get('traceId') || undefined, limit: numParam(q, 'limit'),
+    }));
+  }
+  if (path === '/api/metrics' || path === '/api/metrics/names') return sendJson(res, 200, listMetrics(store, service));
+  if (path === '/api/metrics/routes') {
+    const windowMin = numParam(q, 'windowMin');
+    const stepSec = numParam(q, 'stepSec');
+    return sendJson(res, 200, routeStats(store, {
+      service, windowMs: windowMin ? windowMin * 60_000 : undefined, stepMs: stepSec ? Math.max(1, stepSec) * 1000 : undefined,
+    }));
+  }
+  if (path === '/api/metrics/series') {
+    const name = q.get('name');
+    if (!name) throw new HttpError(400, 'name is required');
+    return sendJson(res, 200, metricSeries(store, name, service));
+  }
+  throw new HttpError(404, `no such API: ${path}`);
+}
+
+export function createHandler(store: Store): http.RequestListener {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const signal = SIGNAL_PATHS[url.pathname];
+    if (signal) {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, CORS);
+        return void res.end();
+      }
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' });
+        return void res.end('use POST\n');
+      }
+      ingest(store, signal, req, res).catch((e: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: String(e) });
+        else res.end();
+      });
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain' });
+      return void res.end('method not allowed\n');
+    }
+    try {
+      if (url.pathname === '/' || url.pathname === '/index.html') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+        return void res.end(PAGE_HTML);
+      }
+      if (url.pathname.startsWith('/api/')) return api(store, url.pathname, url.searchParams, res);
+      throw new HttpError(404, `not found: ${url.pathname}`);
+    } catch (e) {
+      if (e instanceof HttpError) return sendJson(res, e.status, { error: e.message });
+      sendJson(res, 500, { error: String(e) });
+    }
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use: stop what listens there or pick another port (--port / --ui-port)`) : err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** `localhost` means both loopback addresses, so that clients resolving it either way connect. */
+async function listenAll(handler: http.RequestListener, host: string, port: number): Promise<{ servers: http.Server[]; port: number }> {
+  const first = http.createServer(handler);
+  first.keepAliveTimeout = 5000;
+  const primary = host === 'localhost' ? '127.0.0.1' : host;
+  const bound = await listen(first, port, primary);
+  const servers = [first];
+  if (host === 'localhost') {
+    const v6 = http.createServer(handler);
+    try {
+      await listen(v6, bound, '::1');
+      servers.push(v6);
+    } catch {
+      // no IPv6 loopback here: IPv4 is enough
+    }
+  }
+  return { servers, port: bound };
+}
+
+export async function startDevServer(opts: DevOptions): Promise<DevServer> {
+  const store = new Store({ maxSpans: opts.maxSpans, maxLogs: opts.maxLogs, maxPoints: opts.maxPoints });
+  const handler = createHandler(store);
+  const otlp = await listenAll(handler, opts.host, opts.port);
+  let ui = otlp;
+  if (opts.uiPort !== opts.port || opts.port === 0) {
+    try {
+      ui = await listenAll(handler, opts.host, opts.uiPort);
+    } catch (e) {
+      await Promise.all(otlp.servers.map((s) => new Promise((r) => s.close(r))));
+      throw e;
+    }
+  }
+  const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? 'localhost' : opts.host;
+  const all = [...new Set([...otlp.servers, ...ui.servers])];
+  return {
+    store,
+    otlpUrl: `http://${urlHost}:${otlp.port}`,
+    uiUrl: `http://${urlHost}:${ui.port}/`,
+    otlpPort: otlp.port,
+    uiPort: ui.port,
+    close: () => Promise.all(all.map((s) => new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    }))).then(() => undefined),
+  };
+}
