@@ -1,26 +1,28 @@
 // The package entry (`otelkit`, and what the preload loads). It loads the single-file bundle
-// the build makes: Node parses one file far faster than the ~400 modules the SDK is made of,
-// which is most of a preload's start-up cost. A tsc-only build falls back to the modules.
+// the build makes (Node parses one file far faster than the ~400 modules the SDK is made of),
+// through a V8 code cache (compile-cache.ts). A tsc-only build falls back to the modules.
 // The preload and the application must share this one instance (the health registry, the
 // running SDK), so everything goes through here.
+import * as path from 'node:path';
 import type * as Api from './index';
+import { persistCodeCache, requireWithCodeCache } from './compile-cache';
 
 function load(): typeof Api {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('./otelkit.js') as typeof Api;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((err as Error).message).includes('otelkit.js')) throw err;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('./index') as typeof Api;
-  }
+  const bundled = requireWithCodeCache(path.join(__dirname, 'otelkit.js'), module);
+  if (bundled) return bundled as typeof Api;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./index') as typeof Api;
 }
 
 const api = load();
 
 // Listed one by one so that `import { getLogger } from 'otelkit'` works from ES modules
 // (Node detects a CommonJS module's named exports statically).
-export const start = api.start;
+export const start: typeof api.start = (options) => {
+  const result = api.start(options);
+  persistCodeCache();
+  return result;
+};
 export const shutdown = api.shutdown;
 export const flush = api.flush;
 export const getLogger = api.getLogger;

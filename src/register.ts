@@ -4,7 +4,12 @@
 import { isMainThread } from 'node:worker_threads';
 
 if (isMainThread) {
-  // Loaded only now so that a worker thread pays nothing.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('./main') as typeof import('./main')).start({ esm: true });
+  try {
+    // Loaded only now so that a worker thread pays nothing.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./main') as typeof import('./main')).start({ esm: true });
+  } catch (err) {
+    // start() never throws; this is a broken installation. The application runs regardless.
+    process.stderr.write(`otelkit: could not load (${err instanceof Error ? err.message : String(err)}); the application runs uninstrumented\n`);
+  }
 }
