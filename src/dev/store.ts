@@ -1,7 +1,7 @@
 // The dev viewer's in-memory store. Bounded by counts: at most maxSpans spans, maxLogs log
 // records and maxPoints metric points; the oldest are dropped first, so memory stays bounded
 // however much arrives (strings are cut at decode time, see MAX_STRING).
-import type { Attrs, Decoded, LogRecord, MetricPoint, MetricType, SpanRecord } from './otlp-decode';
+import type { Attrs, Decoded, LogRecord, MetricPoint, SpanRecord } from './otlp-decode';
 import { Ring } from './ring';
 
 export interface StoreLimits {
@@ -10,15 +10,9 @@ export interface StoreLimits {
   maxPoints: number;
 }
 
-export interface Series {
+/** One metric stream: the identity fields its points share, and the points. */
+export interface Series extends Pick<MetricPoint, 'name' | 'unit' | 'type' | 'temporality' | 'monotonic' | 'service' | 'attributes'> {
   key: string;
-  name: string;
-  unit: string;
-  type: MetricType;
-  temporality: number;
-  monotonic: boolean;
-  service: string;
-  attributes: Attrs;
   points: MetricPoint[];
   /** points[0..head) are evicted; compacted now and then. */
   head: number;
