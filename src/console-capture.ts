@@ -33,7 +33,11 @@ let installed: Installed | undefined;
 // console exporter, a transport, a debug hook) goes to the real console instead of recursing.
 let busy = false;
 
-export function installConsoleCapture(logger: CaptureLogger, target: Console = console): () => void {
+/**
+ * `redactArg` cleans each non-string argument before console.log's formatting turns it into
+ * text, where `{ password: 'x' }` would no longer be recognisable as a field.
+ */
+export function installConsoleCapture(logger: CaptureLogger, target: Console = console, redactArg: (v: unknown) => unknown = (v) => v): () => void {
   if (installed) uninstallConsoleCapture();
   const originals = {} as Record<Method, ConsoleFn>;
   const replacements = {} as Record<Method, ConsoleFn>;
@@ -50,7 +54,7 @@ export function installConsoleCapture(logger: CaptureLogger, target: Console = c
       try {
         // A lone Error stays an Error so it gets the structured error fields, not just a stack string.
         const one = args.length === 1 ? args[0] : undefined;
-        logger[level](typeof one === 'string' || one instanceof Error ? one : format(...args));
+        logger[level](typeof one === 'string' || one instanceof Error ? one : format(...args.map((a) => (typeof a === 'string' ? a : redactArg(a)))));
       } catch {
         // the logger failed: the application's console output must not be lost
         original.apply(target, args);

@@ -493,7 +493,7 @@ export function initLogging(cfg: LoggingConfig, deps: LoggingDeps): void {
       warn: (m) => getLogger('console').warn(m),
       error: (m) => getLogger('console').error(m),
       debug: (m) => getLogger('console').debug(m),
-    });
+    }, console, (v) => redactor().redactValue(v));
   }
 }
 

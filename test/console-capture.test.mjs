@@ -108,3 +108,18 @@ test('OTELKIT_CAPTURE_CONSOLE via initLogging: the console logger, JSON, redacte
   assert.ok(!chunks.join('').includes('alice@example.com'));
   assert.ok(!chunks.join('').includes('abcdefghijklmnopqrstuvwxyz'));
 });
+
+test('objects are redacted before formatting turns them into text', () => {
+  const fc = fakeConsole();
+  const { logger, got } = recordingLogger();
+  const r = createRedactor({ enabled: true, extraKeys: [] });
+  const secret = { password: 'hunter2', n: 1 };
+  installConsoleCapture(logger, fc.console, (v) => r.redactValue(v));
+  // Strings pass as they are here: the logger redacts the message text itself.
+  fc.console.log('login', secret, 'for', 'bob');
+  assert.equal(got.length, 1);
+  assert.equal(got[0][0], 'info');
+  assert.doesNotMatch(got[0][1], /hunter2/);
+  assert.match(got[0][1], /password: '\[REDACTED\]', n: 1/);
+  assert.equal(secret.password, 'hunter2', "the application's object is untouched");
+});
