@@ -200,7 +200,10 @@ function build(config: Config, esmRequested: boolean): Running {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (name === 'http') instrumentServer((require('node:https') as typeof import('node:https')).Server, 'https', serverOptions);
   });
-  if (config.metrics.exporters.length > 0) guard('runtime-metrics', 'enabling Node runtime metrics', () => registerRuntimeMetrics(meterProvider));
+  // Runtime metrics are otelkit's own but answer to the upstream instrumentation's name.
+  const runtime = config.instrumentations;
+  const runtimeOn = !runtime.disabled.includes('runtime-node') && (!runtime.enabled || runtime.enabled.includes('runtime-node'));
+  if (runtimeOn && config.metrics.exporters.length > 0) guard('runtime-metrics', 'enabling Node runtime metrics', () => registerRuntimeMetrics(meterProvider));
 
   installShutdownHandlers({
     timeoutMs: config.shutdownTimeoutMs,

@@ -194,6 +194,16 @@ test('/metrics serves HTTP, runtime, process and otelkit counters', async () => 
   assert.equal(JSON.parse(ready.text).status, 'healthy');
 });
 
+test('OTEL_NODE_DISABLED_INSTRUMENTATIONS=runtime-node turns the runtime metrics off', async () => {
+  const admin = await freePort();
+  const app = launch('plain-http.js', { OTEL_EXPORTER_PROMETHEUS_PORT: String(admin), OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'runtime-node' });
+  const port = await app.port();
+  await get(port, '/a');
+  const { text } = await get(admin, '/metrics');
+  assert.match(text, /http_server_request_duration_seconds_count/);
+  assert.doesNotMatch(text, /nodejs_eventloop|v8js_/);
+});
+
 test('OTEL_METRICS_EXPORTER=prometheus,otlp also pushes over OTLP', async () => {
   const app = launch('plain-http.js', { OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_METRIC_EXPORT_INTERVAL: '300' });
   const port = await app.port();
