@@ -4,10 +4,12 @@
 // attribute, header capture hooks, safe-execute wrappers) is paid before and regardless of the
 // sampling decision; here an unsampled request costs the context, the two emitter bindings the
 // application's callbacks need, and one histogram record. Outgoing requests stay upstream's.
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Histogram, type Span, type Tracer } from '@opentelemetry/api';
+import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Span, type Tracer } from '@opentelemetry/api';
 import { RPCType, setRPCMetadata, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
+import { activeContext, withContext } from './fast-context';
 import { VERSION } from './version';
 
 export interface ServerInstrumentationOptions {
@@ -128,6 +130,20 @@ function finish(
   span.end();
 }
 
+/**
+ * Runs every listener of the emitter in ctx: one wrapper around emit, entered only when the
+ * emitting context is another one. The ContextManager's bind(ctx, emitter) does the same per
+ * listener by patching the emitter's seven listener methods and keeping a map of wrappers,
+ * which costs every request several closures and a WeakMap per event name.
+ */
+function bindEmit(ctx: Context, ee: EventEmitter): void {
+  const emit = ee.emit;
+  ee.emit = function boundEmit(this: EventEmitter, ...args: [event: string | symbol, ...rest: unknown[]]): boolean {
+    if (activeContext() === ctx) return emit.apply(this, args);
+    return withContext(ctx, () => emit.apply(this, args));
+  };
+}
+
 /** Patches the emit of a Server class so that every 'request' event is traced and timed. */
 export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'http' | 'https', opts: ServerInstrumentationOptions): void {
   const proto = ServerClass.prototype as Server & { [PATCHED]?: boolean };
@@ -165,11 +181,11 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
       finish(span, rpc, req, res, method, scheme, start, error);
     };
     res.once('close', () => end());
-    return context.with(ctx, () => {
-      // Listeners the application adds to req/res (body parsers, on-finished) run from the
-      // socket's context: bind them to the request's.
-      context.bind(ctx, req);
-      context.bind(ctx, res);
+    // Listeners the application adds to req/res (body parsers, on-finished) would run from
+    // the socket's context: their events are emitted in the request's.
+    bindEmit(ctx, req);
+    bindEmit(ctx, res);
+    return withContext(ctx, () => {
       try {
         return original.call(this, event, ...args);
       } catch (err) {
