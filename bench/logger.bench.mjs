@@ -40,9 +40,10 @@ function registerProvider() {
   const { logs } = require('@opentelemetry/api-logs');
   const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
   const exporter = countingExporter();
-  const provider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter })] });
+  const batch = new BatchLogRecordProcessor({ exporter });
+  const provider = new LoggerProvider({ processors: [batch] });
   logs.setGlobalLoggerProvider(provider);
-  return { provider, exporter };
+  return { provider, exporter, batch };
 }
 
 function setupTracing() {
@@ -72,9 +73,13 @@ async function makeCase(kind) {
   const { createRedactor } = require('../dist/redact.js');
   const bridge = kind !== 'otelkit-nobridge';
   const reg = bridge ? registerProvider() : {};
+  // As the SDK composes it: otelkit's records go straight to the batch processor.
+  const { ownRecordSink } = require('../dist/log-sink.js');
+  const { resourceFromAttributes } = require('@opentelemetry/resources');
+  const sink = bridge ? ownRecordSink(resourceFromAttributes({ 'service.name': 'orders' }), reg.batch) : undefined;
   initLogging(
     { level: 'info', levels: [], format: 'json', captureConsole: false, bridge },
-    { serviceName: 'orders', redactor: createRedactor({ enabled: true, extraKeys: [] }) },
+    { serviceName: 'orders', redactor: createRedactor({ enabled: true, extraKeys: [] }), sink },
   );
   const logger = getLogger('orders');
   if (kind === 'otelkit-below') return { log: (i) => logger.debug('order processed', { orderId: i, userId: 'user-42' }) };

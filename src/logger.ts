@@ -14,7 +14,7 @@
 // neither patch ever touches our records. Loggers the application makes with winston.createLogger
 // are untouched by all this: the instrumentation (configured by winstonInstrumentationConfig)
 // correlates and bridges them, one record each.
-import { context, trace, type Context } from '@opentelemetry/api';
+import { context, trace, type Context, type SpanContext } from '@opentelemetry/api';
 import { logs, type Logger as OtelLogger, type LogAttributes } from '@opentelemetry/api-logs';
 import type { WinstonInstrumentationConfig } from '@opentelemetry/instrumentation-winston';
 import type * as Winston from 'winston';
@@ -30,9 +30,25 @@ import { RotatingFileSink } from './log-file';
 import { jsonLine, normalizeFields, prettyLine, type LineParts } from './log-format';
 import { LEVEL_NAMES, LEVEL_VALUES, SEVERITY, isLogLevel, levelFor } from './log-levels';
 
+/** A record otelkit's logger made: already redacted, normalised and correlated. */
+export interface OwnLogRecord {
+  loggerName: string;
+  timeMs: number;
+  severityNumber: number;
+  severityText: string;
+  body: string;
+  attributes: LogAttributes;
+  spanContext: SpanContext | undefined;
+}
+
 export interface LoggingDeps {
   serviceName: string;
   redactor: Redactor;
+  /**
+   * Where bridged records go, bypassing the logs SDK's per-record validation (our records are
+   * plain, redacted data already); without it they go through the global logs API.
+   */
+  sink?: (record: OwnLogRecord) => void;
   /** Where stdout lines go; tests inject a stream. */
   stdout?: NodeJS.WritableStream;
 }
@@ -50,6 +66,7 @@ interface State {
   /** LEVEL_VALUES of the file's minimum level; -1 without a file. */
   fileLevel: number;
   bridge: boolean;
+  sink: ((record: OwnLogRecord) => void) | undefined;
   /** Bumped by init/reset so per-logger caches (name part, OTel logger) refresh. */
   generation: number;
 }
@@ -67,6 +84,7 @@ const state: State = {
   file: undefined,
   fileLevel: -1,
   bridge: false,
+  sink: undefined,
   generation: 0,
 };
 
@@ -309,7 +327,18 @@ function record(l: OtelkitLogger, level: LogLevel, argc: number, a0: unknown, a1
       const attributes: Record<string, unknown> = { 'logger.name': l._okName };
       if (fields !== undefined) for (const k in fields) attributes[k] = fields[k];
       if (err !== undefined) exceptionAttributes(err, attributes);
-      otelLogger(l).emit({
+      if (state.sink !== undefined) {
+        state.sink({
+          loggerName: l._okName,
+          timeMs,
+          severityNumber: SEVERITY[level],
+          severityText: level,
+          body: message,
+          // normalised above: plain, acyclic AnyValue data, which is what LogAttributes holds
+          attributes: attributes as LogAttributes,
+          spanContext: traced ? sc : undefined,
+        });
+      } else otelLogger(l).emit({
         timestamp: timeMs,
         severityNumber: SEVERITY[level],
         severityText: level,
@@ -471,6 +500,7 @@ export function initLogging(cfg: LoggingConfig, deps: LoggingDeps): void {
   state.out = deps.stdout;
   state.pretty = cfg.format === 'pretty';
   state.bridge = cfg.bridge;
+  state.sink = deps.sink;
   state.generation++;
   if (cfg.file !== undefined) {
     const sink = new RotatingFileSink({
@@ -527,6 +557,7 @@ export function resetLogging(): void {
   state.out = undefined;
   state.pretty = false;
   state.bridge = false;
+  state.sink = undefined;
   state.generation++;
   directFd = 'unknown';
   cache.clear();

@@ -27,6 +27,7 @@ import { bounded, installShutdownHandlers } from './shutdown';
 import { createRedactor, type Redactor } from './redact';
 import { RedactingSpanProcessor } from './redact-spans';
 import { RedactingLogRecordProcessor } from './redact-logs';
+import { ownRecordSink } from './log-sink';
 import { flushLogging, getLogger, initLogging, winstonInstrumentationConfig } from './logger';
 import { health } from './health-instance';
 import { VERSION } from './version';
@@ -171,20 +172,18 @@ function build(config: Config, esmRequested: boolean): Running {
   });
   trace.setGlobalTracerProvider(tracerProvider);
 
+  const logBatch = config.logs.exporter === 'none' ? undefined : new BatchLogRecordProcessor({
+    exporter: logExporter(config.logs.exporter, config.logs.otlp),
+    maxQueueSize: config.logs.batch.maxQueueSize,
+    maxExportBatchSize: config.logs.batch.maxExportBatchSize,
+    exportTimeoutMillis: config.logs.batch.exportTimeoutMs,
+    scheduledDelayMillis: config.logs.batch.scheduleDelayMs,
+    selfObsMeterProvider: meterProvider,
+  });
   const loggerProvider = new LoggerProvider({
     resource,
     logRecordLimits: config.logs.limits,
-    processors: config.logs.exporter === 'none' ? [] : [
-      new RedactingLogRecordProcessor(redactor),
-      new BatchLogRecordProcessor({
-        exporter: logExporter(config.logs.exporter, config.logs.otlp),
-        maxQueueSize: config.logs.batch.maxQueueSize,
-        maxExportBatchSize: config.logs.batch.maxExportBatchSize,
-        exportTimeoutMillis: config.logs.batch.exportTimeoutMs,
-        scheduledDelayMillis: config.logs.batch.scheduleDelayMs,
-        selfObsMeterProvider: meterProvider,
-      }),
-    ],
+    processors: logBatch ? [new RedactingLogRecordProcessor(redactor), logBatch] : [],
   });
   logs.setGlobalLoggerProvider(loggerProvider);
 
@@ -198,7 +197,7 @@ function build(config: Config, esmRequested: boolean): Running {
     }),
   );
 
-  initLogging(config.logging, { serviceName: config.serviceName, redactor });
+  initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch) : undefined });
 
   const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin };
   const httpSelected = selected.some((s) => s.name === 'http');
