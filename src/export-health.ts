@@ -20,12 +20,7 @@ const states: Record<Signal, SignalState> = {
   logs: { failing: false, lastWarnAt: 0, failedExports: 0, exportedItems: 0, droppedItems: 0 },
 };
 
-let now = (): number => Date.now();
-
-/** Tests drive the clock to check the one-per-minute rule. */
-export function setClock(clock: () => number): void {
-  now = clock;
-}
+const now = (): number => Date.now();
 
 export function exportSucceeded(signal: Signal, items: number, endpoint: string): void {
   const s = states[signal];

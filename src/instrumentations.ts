@@ -243,7 +243,3 @@ function installEsmTrigger(
     return out;
   });
 }
-
-export function activeInstrumentations(): Instrumentation[] {
-  return [...active.values()];
-}

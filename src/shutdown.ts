@@ -41,8 +41,8 @@ export function bounded(p: Promise<unknown>, ms: number, what: string): Promise<
 let installed = false;
 let shuttingDown = false;
 
-export function installShutdownHandlers(hooks: ShutdownHooks): () => void {
-  if (installed) return () => {};
+export function installShutdownHandlers(hooks: ShutdownHooks): void {
+  if (installed) return;
   installed = true;
 
   const onSignal = (signal: NodeJS.Signals) => {
@@ -59,8 +59,6 @@ export function installShutdownHandlers(hooks: ShutdownHooks): () => void {
       if (!appHandles) process.exit(128 + (constants.signals[signal] ?? 15));
     });
   };
-  const onSigterm = () => onSignal('SIGTERM');
-  const onSigint = () => onSignal('SIGINT');
 
   let crashing = false;
   const onUncaught = (err: unknown, origin: string) => {
@@ -99,24 +97,8 @@ export function installShutdownHandlers(hooks: ShutdownHooks): () => void {
     });
   };
 
-  process.on('SIGTERM', onSigterm);
-  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('uncaughtException', onUncaught);
   process.on('beforeExit', onBeforeExit);
-
-  return () => {
-    process.removeListener('SIGTERM', onSigterm);
-    process.removeListener('SIGINT', onSigint);
-    process.removeListener('uncaughtException', onUncaught);
-    process.removeListener('beforeExit', onBeforeExit);
-    installed = false;
-  };
-}
-
-export function isShuttingDown(): boolean {
-  return shuttingDown;
-}
-
-export function markShuttingDown(): void {
-  shuttingDown = true;
 }
