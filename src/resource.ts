@@ -1,6 +1,8 @@
 // The resource every signal carries: who is speaking (service, version, environment) and
 // where (host, os, process, instance). Cloud detectors probe metadata endpoints over the
 // network and stall off-cloud, so they run only when named in OTEL_NODE_RESOURCE_DETECTORS.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { detectResources, hostDetector, osDetector, processDetector, resourceFromAttributes, serviceInstanceIdDetector, type Resource, type ResourceDetector } from '@opentelemetry/resources';
 import type { Config } from './config';
 import { reportOnce } from './diag';
@@ -14,12 +16,35 @@ const CLOUD_DETECTORS: Record<string, [pkg: string, exports: string[]]> = {
   alibaba: ['@opentelemetry/resource-detector-alibaba-cloud', ['alibabaCloudEcsDetector']],
 };
 
+const ARCH: Record<string, string> = { arm: 'arm32', ppc: 'ppc32', x64: 'amd64' };
+
+/**
+ * On Linux the host id is a file read: done synchronously it costs microseconds, where the
+ * upstream detector's promise chain (dynamic imports, a FileHandle) costs milliseconds of start-up.
+ */
+const linuxHostDetector: ResourceDetector = {
+  detect() {
+    let id: string | undefined;
+    for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+      try {
+        id = fs.readFileSync(file, 'utf8').trim() || undefined;
+        if (id) break;
+      } catch {
+        // not there: try the next one
+      }
+    }
+    const attributes: Record<string, string> = { 'host.name': os.hostname(), 'host.arch': ARCH[os.arch()] ?? os.arch() };
+    if (id) attributes['host.id'] = id;
+    return { attributes };
+  },
+};
+
 function detectorsFor(names: string[]): ResourceDetector[] {
   const out: ResourceDetector[] = [];
   for (const name of names) {
     switch (name) {
       case 'env': break; // applied from the validated config below, not re-read from process.env
-      case 'host': out.push(hostDetector); break;
+      case 'host': out.push(process.platform === 'linux' ? linuxHostDetector : hostDetector); break;
       case 'os': out.push(osDetector); break;
       case 'process': out.push(processDetector); break;
       case 'serviceinstance': out.push(serviceInstanceIdDetector); break;

@@ -63,6 +63,7 @@ for (const [label, script, preload] of [
     assert.equal(span.resource['deployment.environment.name'], 'development');
     assert.equal(span.resource['telemetry.distro.name'], 'otelkit');
     assert.ok(span.resource['host.name'], 'host detector ran');
+    assert.match(span.resource['host.arch'], /^(amd64|arm64|arm32|ppc32|ppc64|s390x|x86|ia32|mips\w*|riscv64|loong64)$/);
     assert.ok(span.resource['process.pid'], 'process detector ran');
     assert.ok(span.resource['service.instance.id'], 'service instance id set');
     assert.equal(rec.requests.find((r) => r.signal === 'traces').contentType, 'application/x-protobuf', 'http/protobuf is the default');
