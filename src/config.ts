@@ -57,6 +57,8 @@ export interface SpanLimits extends AttributeLimits {
 
 export interface Config {
   disabled: boolean;
+  /** The application's entry script is an ES module. */
+  entryIsEsm: boolean;
   serviceName: string;
   serviceVersion?: string;
   environment: string;
@@ -329,17 +331,18 @@ export function parseLogLevelSpec(raw: string, fallbackLevel: LogLevel): Logging
   return Object.assign(levels, { defaultLevel: defaultLevel ?? fallbackLevel });
 }
 
-/** The application's package.json (name, version), found upwards from its entry script. */
-function findAppPackage(ctx: LoadContext): { name?: string; version?: string } {
+/** The application's package.json (name, version, module type), found upwards from its entry script. */
+function findAppPackage(ctx: LoadContext): { name?: string; version?: string; type?: string } {
   const start = ctx.mainScript ? path.dirname(path.resolve(ctx.mainScript)) : (ctx.cwd ?? process.cwd());
   let dir = start;
   for (let i = 0; i < 20; i++) {
     const file = path.join(dir, 'package.json');
     try {
-      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown; type?: unknown };
       return {
         name: typeof pkg.name === 'string' && pkg.name ? pkg.name : undefined,
         version: typeof pkg.version === 'string' && pkg.version ? pkg.version : undefined,
+        type: typeof pkg.type === 'string' ? pkg.type : undefined,
       };
     } catch {
       // no (readable) package.json here: keep walking up
@@ -349,6 +352,15 @@ function findAppPackage(ctx: LoadContext): { name?: string; version?: string } {
     dir = parent;
   }
   return {};
+}
+
+/** Whether the entry script loads as an ES module (which decides whether the ESM loader hook is needed). */
+function entryIsEsm(mainScript: string | undefined, pkgType: string | undefined): boolean {
+  if (!mainScript) return true; // -e, REPL, stdin: unknown, so be safe
+  const ext = path.extname(mainScript);
+  if (ext === '.mjs' || ext === '.mts') return true;
+  if (ext === '.cjs' || ext === '.cts') return false;
+  return pkgType === 'module';
 }
 
 const SIGNAL_PATH: Record<Signal, string> = { traces: 'v1/traces', metrics: 'v1/metrics', logs: 'v1/logs' };
@@ -466,6 +478,7 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
 
   const config: Config = {
     disabled,
+    entryIsEsm: entryIsEsm(ctx.mainScript, appPkg.type),
     serviceName,
     serviceVersion,
     environment,

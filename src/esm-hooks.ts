@@ -1,32 +1,9 @@
 // Registers the import-in-the-middle loader so ESM imports of instrumented modules can be
 // patched. It must happen in the preload, before the application's first import; the loader
-// runs on its own thread, so it is registered only when the application is ESM.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// runs on its own thread, so it is registered only when the application is ESM (config.entryIsEsm).
 import { pathToFileURL } from 'node:url';
 import * as nodeModule from 'node:module';
 import { reportOnce } from './diag';
-
-/** Whether the entry script will be loaded as an ES module. */
-export function entryIsEsm(mainScript: string | undefined): boolean {
-  if (!mainScript) return true; // -e, REPL, stdin: unknown, so be safe
-  const ext = path.extname(mainScript);
-  if (ext === '.mjs' || ext === '.mts') return true;
-  if (ext === '.cjs' || ext === '.cts') return false;
-  let dir = path.dirname(path.resolve(mainScript));
-  for (let i = 0; i < 30; i++) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { type?: unknown };
-      return pkg.type === 'module';
-    } catch {
-      // keep walking up
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return false;
-    dir = parent;
-  }
-  return false;
-}
 
 export function registerEsmLoader(include: string[]): boolean {
   const register = (nodeModule as { register?: (specifier: string, parentURL: string, options?: unknown) => void }).register;

@@ -22,7 +22,7 @@ import { instrumentServer } from './http-server';
 import { startAdminServer } from './admin';
 import { useContextManager } from './fast-context';
 import { esmHookTargets, installLazyInstrumentations, selectInstrumentations, setEsmLoaderActive } from './instrumentations';
-import { entryIsEsm, registerEsmLoader } from './esm-hooks';
+import { registerEsmLoader } from './esm-hooks';
 import { bounded, installShutdownHandlers } from './shutdown';
 import { createRedactor, type Redactor } from './redact';
 import { RedactingSpanProcessor } from './redact-spans';
@@ -143,7 +143,7 @@ function build(config: Config, esmRequested: boolean): Running {
 
   const selected = selectInstrumentations(config.instrumentations);
   // Register the ESM loader first: it must be in place before the application's imports.
-  const esm = esmRequested && entryIsEsm(process.argv[1]) ? registerEsmLoader(esmHookTargets(selected)) : false;
+  const esm = esmRequested && config.entryIsEsm ? registerEsmLoader(esmHookTargets(selected)) : false;
   setEsmLoaderActive(esm);
 
   setGlobalErrorHandler((err) => handleSdkError(err, isReportedExportError));

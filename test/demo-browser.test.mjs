@@ -4,25 +4,15 @@
 // Screenshots go to test/artifacts/. Needs Debian's chromium: fails (never skips) without it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemo } from '../scripts/demo.mjs';
 import { launchBrowser } from './support/browser.mjs';
+import { freePort } from './support/app.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitApi(url, pred, what, timeoutMs = 30000) {
   const until = Date.now() + timeoutMs;

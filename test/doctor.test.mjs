@@ -10,6 +10,7 @@ import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startOtlpReceiver } from './support/otlp-receiver.mjs';
+import { freePort } from './support/app.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -37,16 +38,6 @@ function runDoctor(vars, { args = ['--json'], cwd = ROOT } = {}) {
   });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** An HTTP server answering every request with one status (a wrong "collector"). */
 async function answering(status) {
