@@ -1,99 +1,225 @@
-// Request-path overhead: an express hello world under plain node, the official register, and
-// otelkit at production sampling (0.1) and at 1.0, exporting over OTLP to a local sink.
-// The server is pinned to core 0 and wrk to core 1; configurations alternate every round.
+// Request-path overhead, for two workloads:
+//   hello   an express hello world (GET /hello/world);
+//   orders  the orders service's read path (examples/orders-service, GET /orders/:id) on real
+//           PostgreSQL and Redis, seeded with orders (see bench/support/orders.mjs and orders.lua);
+// each under plain node, the official register (sampling 1.0), and otelkit at production sampling
+// (0.1) and at 1.0. Telemetry goes over OTLP/HTTP to the real collector when it is built
+// (collector/_build/otelcol-otelkit with bench/support/collector.yaml: batch, then discarded),
+// else to a local OTLP sink. The service is pinned to core 0; wrk, the collector (or sink) and the
+// databases to core 1. Configurations alternate every round; each run starts a fresh service,
+// warms it up (at least 3 s), measures, and samples RSS right after the measured window. Prints
+// one table per workload: medians of the rounds and ratios to plain node.
 //
 //   node bench/http.mjs [rounds] [seconds]
+//   HTTP_WORKLOADS=hello,orders    the workloads to run (default: both)
+//   HTTP_WARMUP_SECONDS=3          warm-up per run (minimum 3)
+//   HTTP_EXPORT=auto               auto (the collector when built, else the sink) | collector | sink
 import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startSink } from './support/sink.mjs';
+import { startExportTarget } from './support/collector.mjs';
+import { freePort, pinTree, rssMiB, waitHttp } from './support/proc.mjs';
 import { median, table } from './support/stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(process.argv[2] || 3);
 const seconds = Number(process.argv[3] || 5);
-const app = path.join(ROOT, 'bench/support/express-hello.js');
+const warmup = Math.max(3, Number(process.env.HTTP_WARMUP_SECONDS) || 3);
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
+const CONNECTIONS = 32;
+const OFFICIAL = '@opentelemetry/auto-instrumentations-node/register';
 
+function fail(message) {
+  console.error(`bench/http.mjs: ${message}`);
+  process.exit(1);
+}
+
+if (!(Number.isInteger(rounds) && rounds > 0) || !(Number.isFinite(seconds) && seconds > 0)) {
+  fail('usage: node bench/http.mjs [rounds >= 1] [seconds > 0]');
+}
 for (const tool of ['wrk', 'taskset']) {
-  if (spawnSync('which', [tool]).status !== 0) {
-    console.error(`${tool} is missing: apt-get install -y ${tool === 'wrk' ? 'wrk' : 'util-linux'}`);
-    process.exit(1);
+  if (spawnSync('which', [tool]).status !== 0) fail(`${tool} is missing: apt-get install -y ${tool === 'wrk' ? 'wrk' : 'util-linux'}`);
+}
+if (os.availableParallelism() < 2) fail('needs 2 cores: the service runs on core 0, the load generator on core 1');
+
+const workloads = {
+  hello: {
+    title: 'express hello world',
+    app: path.join(ROOT, 'bench/support/express-hello.js'),
+    esm: false,
+    env: { OTEL_SERVICE_NAME: 'bench-http' },
+    async setup() {
+      return { describe: 'GET /hello/world', path: '/hello/world', probe: '/hello/world', env: {}, reset: async () => {}, stop: async () => {} };
+    },
+  },
+  orders: {
+    title: 'orders service, read path',
+    app: path.join(ROOT, 'examples/orders-service/server.mjs'),
+    esm: true,
+    env: { OTEL_SERVICE_NAME: 'bench-orders' },
+    async setup() {
+      const { startOrders, MISS_EVERY } = await import('./support/orders.mjs');
+      // Enough cold orders that none repeats in a run, even at 50,000 req/s.
+      const cold = (secs) => Math.ceil((50_000 * secs) / MISS_EVERY);
+      const orders = await startOrders({ cpu: LOAD_CPU, coldPerPhase: { warmup: cold(warmup), measure: cold(seconds) } });
+      return { ...orders, probe: '/livez', path: '/' };
+    },
+  },
+};
+
+const exportMode = process.env.HTTP_EXPORT || 'auto';
+if (!['auto', 'collector', 'sink'].includes(exportMode)) fail(`HTTP_EXPORT must be auto, collector or sink, not "${exportMode}"`);
+
+const selected = (process.env.HTTP_WORKLOADS || 'hello,orders').split(',').map((s) => s.trim()).filter(Boolean);
+for (const name of selected) {
+  if (!workloads[name]) fail(`unknown workload "${name}" in HTTP_WORKLOADS (known: ${Object.keys(workloads).join(', ')})`);
+}
+
+const otelkit = { OTEL_LOG_LEVEL: 'none', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTELKIT_ENVIRONMENT: 'production' };
+const official = { OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance', OTEL_METRICS_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp' };
+
+function configsFor(w) {
+  return [
+    { name: 'plain node', args: [w.app], env: {} },
+    {
+      name: 'official register (1.0)',
+      // An ESM app needs the instrumentation's loader hook as well, as upstream documents it:
+      // without it, express (imported by the app) is not instrumented and server spans have no route.
+      args: w.esm ? ['--experimental-loader=@opentelemetry/instrumentation/hook.mjs', '--import', OFFICIAL, w.app] : ['--require', OFFICIAL, w.app],
+      env: { ...official },
+    },
+    { name: 'otelkit (0.1)', args: ['--import', 'otelkit/register', w.app], env: { ...otelkit } },
+    { name: 'otelkit (1.0)', args: ['--import', 'otelkit/register', w.app], env: { ...otelkit, OTEL_TRACES_SAMPLER_ARG: '1' } },
+  ];
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${stderr}${stdout}`))));
+  });
+}
+
+function parseWrk(out) {
+  const lat = (p) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
+  };
+  const counts = /orders: hit=(\d+) miss=(\d+) other=(\d+)/.exec(out);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    p50: lat(50),
+    p99: lat(99),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+    cache: counts ? { hit: Number(counts[1]), miss: Number(counts[2]), other: Number(counts[3]) } : undefined,
+  };
+}
+
+async function runOnce(w, ctx, c, common) {
+  const port = await freePort();
+  await ctx.reset();
+  const child = spawn('taskset', ['-c', String(SERVER_CPU), process.execPath, ...c.args], {
+    cwd: ROOT,
+    env: { ...common, ...w.env, ...ctx.env, ...c.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (d) => { output = (output + d).slice(-8000); };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  let exited = null;
+  child.once('exit', (code, signal) => { exited = `code ${code}, signal ${signal}`; });
+  const failure = (what) => new Error(`${w.title}, ${c.name}: ${what}\n--- service output (tail) ---\n${output}`);
+  try {
+    await waitHttp(`http://127.0.0.1:${port}${ctx.probe}`, { failed: () => exited && `the service exited during start-up (${exited})` })
+      .catch((err) => { throw failure(err.message); });
+    const wrk = (secs, phase) => {
+      const lua = ctx.wrkScript?.(phase);
+      return run('taskset', ['-c', String(LOAD_CPU), 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${secs}s`, '--latency',
+        ...(lua ? ['-s', lua.script] : []), `http://127.0.0.1:${port}${ctx.path}`, ...(lua ? ['--', ...lua.args] : [])]);
+    };
+    await wrk(warmup, 'warmup'); // JIT, lazy loading (exporters load on the first export), first exports, cache fill
+    const out = await wrk(seconds, 'measure');
+    const rss = rssMiB(child.pid); // steady state: right after the measured window, still running
+    if (exited) throw failure(`the service exited during the run (${exited})`);
+    const r = parseWrk(out);
+    if (!Number.isFinite(r.rps)) throw failure(`cannot read wrk's output:\n${out}`);
+    const bad = r.cache ? r.cache.other : r.non2xx;
+    if (bad > 0) throw failure(`${bad} responses were not 200: the run would measure an error path\n${out}`);
+    if (r.rps === 0) console.error(`bench/http.mjs: warning: ${w.title}, ${c.name}: no response in the measured window (a stall, or another load on core ${SERVER_CPU})`);
+    return { ...r, rss };
+  } finally {
+    child.kill('SIGKILL');
+    if (!exited) await new Promise((r) => child.once('exit', r));
   }
 }
 
-const sink = await startSink();
-const common = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-  OTEL_SERVICE_NAME: 'bench-http',
-};
-const otelkit = { OTEL_LOG_LEVEL: 'none', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTELKIT_ENVIRONMENT: 'production' };
-const configs = [
-  { name: 'plain node', args: [app], env: {} },
-  {
-    name: 'official register (1.0)',
-    args: ['--require', '@opentelemetry/auto-instrumentations-node/register', app],
-    env: { OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance', OTEL_METRICS_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp' },
-  },
-  { name: 'otelkit (0.1)', args: ['--import', 'otelkit/register', app], env: { ...otelkit } },
-  { name: 'otelkit (1.0)', args: ['--import', 'otelkit/register', app], env: { ...otelkit, OTEL_TRACES_SAMPLER_ARG: '1' } },
-];
-
-let nextPort = 18300;
-
-async function runOnce(c) {
-  const port = nextPort++;
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...c.args], {
-    cwd: ROOT,
-    env: { ...common, ...c.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+function report(w, ctx, configs, samples, target) {
+  const base = median(samples.get('plain node').map((s) => s.rps));
+  const baseRss = median(samples.get('plain node').map((s) => s.rss));
+  const rows = configs.map((c) => {
+    const s = samples.get(c.name);
+    const rps = median(s.map((x) => x.rps));
+    const rss = median(s.map((x) => x.rss));
+    return {
+      configuration: c.name,
+      'req/s': rps.toFixed(0),
+      'x plain': (rps / base).toFixed(2),
+      'p50 ms': median(s.map((x) => x.p50)).toFixed(2),
+      'p99 ms': median(s.map((x) => x.p99)).toFixed(2),
+      'RSS MiB': rss.toFixed(1),
+      '+MiB': (rss - baseRss).toFixed(1),
+    };
   });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('listening')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`${c.name} exited ${code}`)));
-  });
-  const wrk = (secs) =>
-    spawnSync('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${secs}s`, '--latency', `http://127.0.0.1:${port}/hello/world`], { encoding: 'utf8' }).stdout;
-  wrk(2); // warm-up: JIT, lazy loading, first exports
-  const out = wrk(seconds);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const lat = (p) => {
-    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    if (!m) return NaN;
-    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
-  };
-  return { rps, p50: lat(50), p99: lat(99), rss };
+  const all = [...samples.values()].flat();
+  console.log(`${w.title}: ${rounds} alternating rounds of ${seconds}s after ${warmup}s warm-up, wrk -t1 -c${CONNECTIONS} on core ${LOAD_CPU}, ` +
+    `service on core ${SERVER_CPU}, node ${process.version}; exporting to the ${target.description}`);
+  console.log(`load: ${ctx.describe}`);
+  const preload = (name) => configs.find((c) => c.name === name).args.slice(0, -1).join(' ');
+  console.log(`preloads: official ${preload('official register (1.0)')}; otelkit ${preload('otelkit (0.1)')}`);
+  if (all[0].cache) {
+    const sum = (k) => all.reduce((a, x) => a + x.cache[k], 0);
+    const n = sum('hit') + sum('miss');
+    console.log(`measured windows: ${((100 * sum('hit')) / n).toFixed(1)}% x-cache hit, ${((100 * sum('miss')) / n).toFixed(1)}% miss`);
+  }
+  const socketErrors = all.reduce((a, x) => a + x.socketErrors, 0);
+  if (socketErrors) console.log(`wrk socket errors (connect/read/write/timeout), all runs: ${socketErrors}`);
+  console.log(table(rows, ['configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'RSS MiB', '+MiB']));
 }
 
-const samples = new Map(configs.map((c) => [c.name, []]));
-for (let i = 0; i < rounds; i++) {
-  for (const c of configs) samples.get(c.name).push(await runOnce(c));
+// This process, and everything it starts but the service (databases, collector or sink, wrk),
+// belongs to the load side.
+pinTree(process.pid, LOAD_CPU);
+const target = await startExportTarget({ cpu: LOAD_CPU, mode: exportMode }).catch((err) => fail(err.message));
+const common = { PATH: process.env.PATH, HOME: process.env.HOME, OTEL_EXPORTER_OTLP_ENDPOINT: target.url };
+try {
+  for (const [i, name] of selected.entries()) {
+    const w = workloads[name];
+    const ctx = await w.setup();
+    try {
+      const configs = configsFor(w);
+      const samples = new Map(configs.map((c) => [c.name, []]));
+      for (let r = 0; r < rounds; r++) {
+        for (const c of configs) samples.get(c.name).push(await runOnce(w, ctx, c, common));
+      }
+      if (i > 0) console.log();
+      report(w, ctx, configs, samples, target);
+    } finally {
+      await ctx.stop();
+    }
+  }
+} catch (err) {
+  console.error(`bench/http.mjs: ${err.message}`);
+  process.exitCode = 1;
+} finally {
+  await target.close();
 }
-await sink.close();
-
-const base = median(samples.get('plain node').map((s) => s.rps));
-const baseRss = median(samples.get('plain node').map((s) => s.rss));
-const rows = configs.map((c) => {
-  const s = samples.get(c.name);
-  const rps = median(s.map((x) => x.rps));
-  return {
-    configuration: c.name,
-    'req/s': rps.toFixed(0),
-    'x plain': (rps / base).toFixed(2),
-    'p50 ms': median(s.map((x) => x.p50)).toFixed(2),
-    'p99 ms': median(s.map((x) => x.p99)).toFixed(2),
-    'RSS MiB': median(s.map((x) => x.rss)).toFixed(1),
-    '+MiB': (median(s.map((x) => x.rss)) - baseRss).toFixed(1),
-  };
-});
-console.log(`express hello world, ${rounds} alternating rounds of ${seconds}s, wrk -c32 on core 1, server on core 0, node ${process.version}`);
-console.log(table(rows, ['configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'RSS MiB', '+MiB']));

@@ -18,3 +18,32 @@ export function activeContext(): Context {
 export function withContext<R>(ctx: Context, fn: () => R): R {
   return manager.with(ctx, fn);
 }
+
+// The keys the API and core use (createContextKey is Symbol.for, so these are the same symbols).
+export const SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
+export const RPC_METADATA_KEY = Symbol.for('OpenTelemetry SDK Context Key RPC_METADATA');
+
+/**
+ * A context that adds one value to its parent without copying the parent's values, as the
+ * API's BaseContext does on every setValue. Lookups walk the chain, a few links deep per request.
+ */
+export class LinkedContext implements Context {
+  constructor(
+    private readonly parent: Context,
+    private readonly key: symbol,
+    private readonly value: unknown,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === this.key ? this.value : this.parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new LinkedContext(this, key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    // A deleted key reads as undefined, which is what BaseContext's deletion looks like.
+    return new LinkedContext(this, key, undefined);
+  }
+}

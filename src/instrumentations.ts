@@ -110,7 +110,7 @@ export function setEsmLoaderActive(on: boolean): void {
   esmLoaderActive = on;
 }
 
-export type AfterActivate = (name: string) => void;
+export type AfterActivate = (name: string, instrumentation: Instrumentation) => void;
 
 function activate(s: InstrumentationSpec, configFor: ConfigFor, after?: AfterActivate): Instrumentation | undefined {
   const existing = active.get(s.name);
@@ -122,7 +122,7 @@ function activate(s: InstrumentationSpec, configFor: ConfigFor, after?: AfterAct
     // config.enabled on every event and do nothing when it says false.
     const inst = new Cls({ ...configFor(s.name), enabled: true });
     active.set(s.name, inst);
-    after?.(s.name);
+    after?.(s.name, inst);
     emit('debug', `instrumentation ${s.name} enabled`);
     return inst;
   } catch (err) {

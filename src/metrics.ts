@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, PeriodicExportingMetricReader, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, PeriodicExportingMetricReader, type MetricData, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Config, Signal } from './config';
 import { reportOnce } from './diag';
 import { metricExporter } from './exporters';
@@ -49,8 +49,8 @@ function withUnitSuffixes(rm: ResourceMetrics): ResourceMetrics {
 export class PrometheusReader extends MetricReader {
   private serializer?: Serializer;
 
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  constructor(metricProducers: MetricProducer[]) {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE, metricProducers });
   }
 
   protected async onForceFlush(): Promise<void> {}
@@ -110,18 +110,20 @@ function registerProcessAndSelfMetrics(provider: MeterProvider): void {
   }, [cpu, mem, failures, dropped]);
 }
 
-export function buildMetrics(config: Config, resource: Resource): MetricsSetup {
+/** producers: metrics aggregated outside the SDK (the HTTP server duration), read by every reader. */
+export function buildMetrics(config: Config, resource: Resource, producers: MetricProducer[]): MetricsSetup {
   const readers: MetricReader[] = [];
   let prometheus: PrometheusReader | undefined;
   for (const kind of config.metrics.exporters) {
     if (kind === 'prometheus') {
-      prometheus = new PrometheusReader();
+      prometheus = new PrometheusReader(producers);
       readers.push(prometheus);
     } else {
       readers.push(new PeriodicExportingMetricReader({
         exporter: metricExporter(kind, config.metrics.otlp),
         exportIntervalMillis: config.metrics.exportIntervalMs,
         exportTimeoutMillis: Math.min(config.metrics.exportTimeoutMs, config.metrics.exportIntervalMs),
+        metricProducers: producers,
       }));
     }
   }

@@ -19,6 +19,9 @@ import { isReportedExportError, itemsDropped } from './export-health';
 import { buildMetrics } from './metrics';
 import { registerRuntimeMetrics } from './runtime-metrics';
 import { instrumentServer } from './http-server';
+import { useOwnLayerWrapper } from './express-layers';
+import { sampledParentsOnly } from './sampled-only';
+import { HttpServerDuration } from './http-metrics';
 import { startAdminServer } from './admin';
 import { useContextManager } from './fast-context';
 import { esmHookTargets, installLazyInstrumentations, selectInstrumentations, setEsmLoaderActive } from './instrumentations';
@@ -75,17 +78,6 @@ function instrumentationConfigs(config: Config): (name: string) => Instrumentati
       case 'http':
         // Incoming requests are otelkit's own (http-server.ts); upstream keeps the client side.
         return { disableIncomingRequestInstrumentation: true } as InstrumentationConfig;
-      case 'express':
-        // An unsampled request gets no layer spans: the instrumentation would otherwise build a
-        // non-recording span, a context and wrappers for every middleware of every request.
-        // The route (span name and http.route) is recorded before this check either way.
-        // In production, middleware layers (query parsers, expressInit, body parsers, cors...)
-        // get no span either: each costs a span, its export and its serialisation per sampled
-        // request for a few microseconds of mostly fixed work. Route handlers keep theirs.
-        return {
-          ignoreLayers: [() => trace.getActiveSpan()?.isRecording() !== true],
-          ...(config.environment === 'production' ? { ignoreLayersType: ['middleware'] } : {}),
-        } as InstrumentationConfig;
       case 'pg':
         // Pool health checks and connection chatter outside a request are noise, not traces.
         return { requireParentSpan: true } as InstrumentationConfig;
@@ -151,7 +143,9 @@ function build(config: Config, esmRequested: boolean): Running {
   if (context.setGlobalContextManager(contextManager)) useContextManager(contextManager);
   propagation.setGlobalPropagator(buildPropagator(config.propagators));
 
-  const { provider: meterProvider, prometheus } = buildMetrics(config, resource);
+  const httpDuration = new HttpServerDuration();
+  httpDuration.enabled = config.metrics.exporters.length > 0;
+  const { provider: meterProvider, prometheus } = buildMetrics(config, resource, [httpDuration]);
 
   const spanProcessors: SpanProcessor[] = [new RedactingSpanProcessor(redactor), new PendingCounter()];
   if (config.traces.exporter !== 'none') {
@@ -199,13 +193,21 @@ function build(config: Config, esmRequested: boolean): Running {
 
   initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch) : undefined });
 
-  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin };
+  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration };
   const httpSelected = selected.some((s) => s.name === 'http');
   // node:http is already loaded (the admin server); https is patched when the application loads it.
   if (httpSelected) instrumentServer(http.Server, 'http', serverOptions);
-  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), (name) => {
+  const sampler = config.traces.sampler.name;
+  const dropsUnsampledChildren = sampler.startsWith('parentbased_') || sampler === 'always_off';
+  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), (name, instrumentation) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (name === 'http') instrumentServer((require('node:https') as typeof import('node:https')).Server, 'https', serverOptions);
+    // Layer spans only for sampled requests (an unsampled one still gets its route), and in
+    // production none for middleware (query parsers, expressInit, body parsers, cors...): each
+    // would cost a span, its export and its serialisation per sampled request for a few
+    // microseconds of mostly fixed work. Route handlers and routers keep theirs.
+    if (name === 'express') useOwnLayerWrapper(instrumentation, { skipMiddleware: config.environment === 'production' });
+    if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
   });
   // Runtime metrics are otelkit's own but answer to the upstream instrumentation's name.
   const runtime = config.instrumentations;

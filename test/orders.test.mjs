@@ -227,6 +227,45 @@ test('GET /orders/:id: from the Redis cache when cached (no SQL), else from Post
   assert.ok(isDescendant(missTrace.select, missTrace.server, missTrace.spans), 'the SELECT is under GET /orders/:id');
 });
 
+test('an unsampled request reads and writes Redis and PostgreSQL as a sampled one does, and records no spans', async () => {
+  const { res: created } = await createOrder({ item: 'tamper mat', amountCents: 1250 });
+  assert.equal(created.status, 201, created.text);
+  const id = created.json.id;
+  const unsampled = () => {
+    const traceId = randomBytes(16).toString('hex');
+    return { traceId, headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-00` } };
+  };
+  // Under an unsampled parent the redis instrumentation is bypassed: the commands must still work.
+  const hitCtx = unsampled();
+  const hit = await request('GET', `/orders/${id}`, { headers: hitCtx.headers });
+  assert.equal(hit.status, 200, hit.text);
+  assert.equal(hit.headers.get('x-cache'), 'hit');
+  assert.equal(hit.json.item, 'tamper mat');
+  const direct = createClient({ url: redis.url });
+  direct.on('error', () => {});
+  await direct.connect();
+  try {
+    assert.equal(await direct.del(`order:${id}`), 1);
+    const missCtx = unsampled();
+    const miss = await request('GET', `/orders/${id}`, { headers: missCtx.headers });
+    assert.equal(miss.status, 200, miss.text);
+    assert.equal(miss.headers.get('x-cache'), 'miss');
+    // The unsampled request cached the order again (SET through the bypassed instrumentation).
+    assert.equal(JSON.parse(await direct.get(`order:${id}`)).id, id);
+
+    // A sampled request afterwards still gets its redis span; by the time it arrives, anything
+    // from the unsampled ones would have too.
+    const sampledCtx = traceContext();
+    assert.equal((await request('GET', `/orders/${id}`, { headers: sampledCtx.headers })).status, 200);
+    await rec.waitFor(() => traceSpans(sampledCtx.traceId).some(isRedis) || null);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(traceSpans(hitCtx.traceId).length, 0);
+    assert.equal(traceSpans(missCtx.traceId).length, 0);
+  } finally {
+    await direct.quit();
+  }
+});
+
 test('GET /orders/:id for an unknown order: 404 and a warn log record in the request trace', async () => {
   const ctx = traceContext();
   const res = await request('GET', '/orders/unknown', { headers: ctx.headers });

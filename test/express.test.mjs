@@ -1,0 +1,276 @@
+// Express under otelkit: the route of every request and the layer spans of sampled ones, checked
+// against what the official register emits for the same application (otelkit replaces the
+// express instrumentation's per-layer wrapper and must emit the same spans); the duration
+// histogram otelkit aggregates itself, checked against the SDK's; context through body parsers.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import { startOtlpReceiver } from './support/otlp-receiver.mjs';
+import { startApp, get, freePort, ROOT } from './support/app.mjs';
+
+const require = createRequire(import.meta.url);
+const { matchedRoute, constructedRoute } = require(path.join(ROOT, 'dist/express-layers.js'));
+const { HttpServerDuration, DURATION_BUCKETS } = require(path.join(ROOT, 'dist/http-metrics.js'));
+const upstream = require(path.join(ROOT, 'node_modules/@opentelemetry/instrumentation-express/build/src/utils.js'));
+const sdkMetrics = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-metrics'));
+
+let rec;
+const apps = [];
+before(async () => {
+  rec = await startOtlpReceiver();
+});
+after(async () => {
+  await rec.close();
+});
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.stop();
+  rec.reset();
+});
+
+const BASE_ENV = { OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+
+function launchOtelkit(service, env = {}) {
+  const app = startApp('express-layers-app.js', {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: rec.url, OTEL_SERVICE_NAME: service, OTELKIT_ENVIRONMENT: 'development', ...BASE_ENV, ...env },
+  });
+  apps.push(app);
+  return app;
+}
+
+function launchOfficial() {
+  const app = startApp('express-layers-app.js', {
+    preload: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+    env: {
+      ...BASE_ENV,
+      OTEL_EXPORTER_OTLP_ENDPOINT: rec.url,
+      OTEL_SERVICE_NAME: 'official',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_NODE_RESOURCE_DETECTORS: 'env',
+      OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,express',
+    },
+  });
+  apps.push(app);
+  return app;
+}
+
+const REQUESTS = [
+  ['GET', '/api/items/7'],
+  ['GET', '/api/trace'],
+  ['POST', '/api/echo'],
+  ['GET', '/api/broken'],
+  ['GET', '/a'],
+  ['GET', '/re/12'],
+  ['GET', '/nope'],
+];
+
+const traceparent = (traceId, sampled) => `00-${traceId}-${crypto.randomBytes(8).toString('hex')}-${sampled ? '01' : '00'}`;
+
+/** Sends every request with a trace id of our own; returns path -> { traceId, body }. */
+async function drive(port, sampled) {
+  const out = new Map();
+  for (const [method, p] of REQUESTS) {
+    const traceId = crypto.randomBytes(16).toString('hex');
+    const res = await fetch(`http://127.0.0.1:${port}${p}`, {
+      method,
+      headers: { traceparent: traceparent(traceId, sampled), 'content-type': 'application/json' },
+      body: method === 'POST' ? JSON.stringify({ n: 1 }) : undefined,
+    });
+    out.set(`${method} ${p}`, { traceId, status: res.status, body: await res.text() });
+  }
+  return out;
+}
+
+/** The express layer spans of one trace, as comparable rows. */
+function layerRows(traceId) {
+  const spans = rec.spans.filter((s) => s.traceId === traceId);
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  return spans
+    .filter((s) => s.attributes['express.type'] !== undefined)
+    .map((s) => {
+      const parent = byId.get(s.parentSpanId);
+      return JSON.stringify({
+        name: s.name,
+        type: s.attributes['express.type'],
+        expressName: s.attributes['express.name'],
+        route: s.attributes['http.route'] ?? null,
+        status: s.status.code,
+        exception: s.events.some((e) => e.name === 'exception'),
+        parent: parent ? (parent.kind === 2 ? 'SERVER' : parent.name) : 'missing',
+      });
+    })
+    .sort();
+}
+
+async function settled(traces, minSpansPerTrace = 1) {
+  await rec.waitFor(() => [...traces.values()].every((t) => rec.spans.filter((s) => s.traceId === t.traceId).length >= minSpansPerTrace) || null, { timeoutMs: 15000 });
+  // Layer spans end before or with the server span; give the last batch a moment.
+  await new Promise((r) => setTimeout(r, 300));
+}
+
+test('layer spans match the official express instrumentation span for span (development)', async () => {
+  const ours = launchOtelkit('otelkit-dev');
+  const official = launchOfficial();
+  const [oursPort, officialPort] = await Promise.all([ours.port(), official.port()]);
+  const oursTraces = await drive(oursPort, true);
+  const officialTraces = await drive(officialPort, true);
+  await settled(oursTraces, 2);
+  await settled(officialTraces, 2);
+  for (const [key, t] of oursTraces) {
+    const expected = layerRows(officialTraces.get(key).traceId);
+    assert.ok(expected.length > 0, `the official register made layer spans for ${key}`);
+    assert.deepEqual(layerRows(t.traceId), expected, `layer spans of ${key}`);
+    assert.equal(t.status, officialTraces.get(key).status);
+  }
+  // The server span carries the route either way.
+  const server = rec.spans.find((s) => s.traceId === oursTraces.get('GET /api/items/7').traceId && s.kind === 2);
+  assert.equal(server.name, 'GET /api/items/:id');
+  assert.equal(server.attributes['http.route'], '/api/items/:id');
+  const broken = rec.spans.find((s) => s.traceId === oursTraces.get('GET /api/broken').traceId && s.kind === 2);
+  assert.equal(broken.attributes['http.response.status_code'], 500);
+});
+
+test('production: the same spans without middleware layers', async () => {
+  const dev = launchOtelkit('otelkit-dev');
+  const prod = launchOtelkit('otelkit-prod', { OTELKIT_ENVIRONMENT: 'production', OTEL_TRACES_SAMPLER_ARG: '1' });
+  const [devPort, prodPort] = await Promise.all([dev.port(), prod.port()]);
+  const devTraces = await drive(devPort, true);
+  const prodTraces = await drive(prodPort, true);
+  await settled(devTraces, 2);
+  await settled(prodTraces, 1);
+  let handlers = 0;
+  for (const [key, t] of prodTraces) {
+    const rows = layerRows(t.traceId);
+    const expected = layerRows(devTraces.get(key).traceId).filter((r) => JSON.parse(r).type !== 'middleware');
+    assert.deepEqual(rows, expected, `layer spans of ${key}`);
+    handlers += rows.filter((r) => JSON.parse(r).type === 'request_handler').length;
+  }
+  assert.ok(handlers >= 5, 'route handlers keep their spans');
+});
+
+test('unsampled requests: no spans, the route still in the duration metric, the context through the body parser', async () => {
+  const admin = await freePort();
+  const app = launchOtelkit('otelkit-unsampled', { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: String(admin) });
+  const port = await app.port();
+  const traces = await drive(port, false);
+  // A sampled request afterwards: its spans arriving means the unsampled ones had their chance.
+  const sampled = await drive(port, true);
+  await settled(sampled, 2);
+  for (const t of traces.values()) assert.equal(rec.spans.filter((s) => s.traceId === t.traceId).length, 0);
+
+  const trace = traces.get('GET /api/trace');
+  assert.deepEqual(JSON.parse(trace.body), { traceId: trace.traceId, sampled: false });
+  const echo = traces.get('POST /api/echo');
+  assert.deepEqual(JSON.parse(echo.body), { body: { n: 1 }, traceId: echo.traceId, sampled: false });
+  const sampledEcho = sampled.get('POST /api/echo');
+  assert.deepEqual(JSON.parse(sampledEcho.body), { body: { n: 1 }, traceId: sampledEcho.traceId, sampled: true });
+
+  const { text } = await get(admin, '/metrics');
+  const count = (route, status) => {
+    const m = new RegExp(`http_server_request_duration_seconds_count\\{[^}]*http_route="${route.replace(/[/*]/g, '\\$&')}"[^}]*http_response_status_code="${status}"[^}]*\\} (\\d+)`).exec(text)
+      ?? new RegExp(`http_server_request_duration_seconds_count\\{[^}]*http_response_status_code="${status}"[^}]*http_route="${route.replace(/[/*]/g, '\\$&')}"[^}]*\\} (\\d+)`).exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  assert.equal(count('/api/items/:id', 200), 2, text);
+  assert.equal(count('/api/broken', 500), 2, text);
+  // A path no route matched has no http.route.
+  assert.match(text, /http_server_request_duration_seconds_count\{(?![^}]*http_route)[^}]*http_response_status_code="404"[^}]*\} 2/);
+});
+
+test('route construction matches upstream for mount paths of every kind', () => {
+  const pieces = ['/', '/*', '*', '/api', 'api', '/items/:id', '/{*splat}', '/a,/b', '/^\\/re\\/\\d+$/', '//x', '/v1/', '/users/:uid/'];
+  const urls = ['/', '/api/items/1', '/api', '/x', '/v1/items', '/users/5/', '/a', '/other'];
+  const stacks = [[]];
+  for (const a of pieces) {
+    stacks.push([a]);
+    for (const b of pieces) {
+      stacks.push([a, b]);
+      for (const c of ['/', '/items/:id', '*']) stacks.push([a, b, c]);
+    }
+  }
+  let compared = 0;
+  for (const stack of stacks) {
+    for (const url of urls) {
+      const req = { __ot_middlewares: [...stack], originalUrl: url };
+      assert.equal(matchedRoute(stack, url), upstream.getActualMatchedRoute(req), JSON.stringify({ stack, url }));
+      assert.equal(constructedRoute(stack), upstream.getConstructedRoute(req), JSON.stringify({ stack }));
+      compared++;
+    }
+  }
+  assert.ok(compared > 1000);
+});
+
+class TestReader extends sdkMetrics.MetricReader {
+  constructor(producers) {
+    super({ aggregationTemporalitySelector: () => sdkMetrics.AggregationTemporality.CUMULATIVE, metricProducers: producers });
+  }
+  async onForceFlush() {}
+  async onShutdown() {}
+}
+
+function points(resourceMetrics, scopeName) {
+  const metric = resourceMetrics.scopeMetrics.find((s) => s.scope.name === scopeName)?.metrics.find((m) => m.descriptor.name === 'http.server.request.duration');
+  assert.ok(metric, `${scopeName} reported the histogram`);
+  return {
+    descriptor: { name: metric.descriptor.name, unit: metric.descriptor.unit, description: metric.descriptor.description, valueType: metric.descriptor.valueType },
+    temporality: metric.aggregationTemporality,
+    type: metric.dataPointType,
+    points: metric.dataPoints
+      .map((p) => ({ attributes: p.attributes, value: p.value }))
+      .sort((x, y) => JSON.stringify(x.attributes).localeCompare(JSON.stringify(y.attributes))),
+  };
+}
+
+test('the duration histogram reports what the SDK histogram would: buckets, edges, attributes', async () => {
+  const ours = new HttpServerDuration();
+  const reader = new TestReader([ours]);
+  const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
+  const sdk = provider.getMeter('sdk').createHistogram('http.server.request.duration', {
+    description: 'Duration of HTTP server requests.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  });
+  const record = (seconds, method, status, route, errorType) => {
+    ours.record(seconds, method, 'http', '1.1', status, route, errorType);
+    const attrs = { 'http.request.method': method, 'url.scheme': 'http', 'network.protocol.version': '1.1', 'http.response.status_code': status };
+    if (route) attrs['http.route'] = route;
+    if (errorType) attrs['error.type'] = errorType;
+    sdk.record(seconds, attrs);
+  };
+  // Bucket edges (a value equal to a boundary belongs to that boundary's bucket), zero, huge.
+  for (const v of [0, 0.005, 0.0050001, 0.01, 0.3, 1, 10, 10.0001, 99, NaN]) record(v, 'GET', 200, '/a/:id', undefined);
+  record(0.2, 'POST', 500, '/a/:id', '500');
+  record(0.2, 'GET', 200, undefined, undefined);
+  record(0.4, 'GET', 500, '/b', 'TypeError');
+  let { resourceMetrics } = await reader.collect();
+  const mine = points(resourceMetrics, 'otelkit.http');
+  assert.deepEqual(mine, points(resourceMetrics, 'sdk'));
+  assert.equal(mine.points.length, 4);
+
+  await provider.shutdown();
+});
+
+test('past the cardinality limit, the duration histogram keeps one overflow series, as the SDK does', async () => {
+  const ours = new HttpServerDuration();
+  const reader = new TestReader([ours]);
+  const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
+  const sdk = provider.getMeter('sdk').createHistogram('http.server.request.duration', {
+    description: 'Duration of HTTP server requests.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  });
+  for (let i = 0; i < 2100; i++) {
+    ours.record(0.001 * (i % 7), 'GET', 'http', '1.1', 200, `/r${i}`, undefined);
+    sdk.record(0.001 * (i % 7), { 'http.request.method': 'GET', 'url.scheme': 'http', 'network.protocol.version': '1.1', 'http.response.status_code': 200, 'http.route': `/r${i}` });
+  }
+  const { resourceMetrics } = await reader.collect();
+  const mine = points(resourceMetrics, 'otelkit.http');
+  const theirs = points(resourceMetrics, 'sdk');
+  assert.equal(mine.points.length, 2000);
+  assert.deepEqual(mine, theirs);
+  const overflow = mine.points.filter((p) => p.attributes['otel.metric.overflow']);
+  assert.equal(overflow.length, 1);
+  assert.equal(overflow[0].value.count, 101);
+  await provider.shutdown();
+});
