@@ -2,6 +2,7 @@
 // serialisers, gRPC) are the largest part of an SDK's start-up cost, and nothing is exported
 // until the first batch is due, seconds after start; the chosen protocol's package is the only
 // one ever loaded.
+import * as path from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
@@ -18,23 +19,29 @@ interface AnyExporter<T> {
 
 type Kind = 'otlp' | 'console';
 
-const OTLP_PACKAGES: Record<Signal, Record<OtlpConfig['protocol'], string>> = {
-  traces: {
-    'http/protobuf': '@opentelemetry/exporter-trace-otlp-proto',
-    'http/json': '@opentelemetry/exporter-trace-otlp-http',
-    grpc: '@opentelemetry/exporter-trace-otlp-grpc',
-  },
-  metrics: {
-    'http/protobuf': '@opentelemetry/exporter-metrics-otlp-proto',
-    'http/json': '@opentelemetry/exporter-metrics-otlp-http',
-    grpc: '@opentelemetry/exporter-metrics-otlp-grpc',
-  },
-  logs: {
-    'http/protobuf': '@opentelemetry/exporter-logs-otlp-proto',
-    'http/json': '@opentelemetry/exporter-logs-otlp-http',
-    grpc: '@opentelemetry/exporter-logs-otlp-grpc',
-  },
+// http/protobuf and http/json come from otelkit's own bundles of the upstream exporters
+// (otlp-proto.ts, otlp-json.ts); gRPC from its packages, only installed by those who use it.
+const GRPC_PACKAGES: Record<Signal, string> = {
+  traces: '@opentelemetry/exporter-trace-otlp-grpc',
+  metrics: '@opentelemetry/exporter-metrics-otlp-grpc',
+  logs: '@opentelemetry/exporter-logs-otlp-grpc',
 };
+
+/** The module exporting the three exporter classes of a protocol. */
+function otlpModule(protocol: OtlpConfig['protocol'], signal: Signal): Record<string, unknown> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  if (protocol === 'grpc') return require(GRPC_PACKAGES[signal]) as Record<string, unknown>;
+  // Computed paths, so that the main bundle does not take these modules in.
+  const base = path.join(__dirname, protocol === 'http/protobuf' ? 'otlp-proto' : 'otlp-json');
+  try {
+    return require(`${base}.bundle.js`) as Record<string, unknown>;
+  } catch (err) {
+    // A tsc-only build has no bundles: the same exporters from their packages.
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    return require(`${base}.js`) as Record<string, unknown>;
+  }
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
 
 const OTLP_CLASS: Record<Signal, string> = {
   traces: 'OTLPTraceExporter',
@@ -71,9 +78,7 @@ function load<T>(signal: Signal, kind: Kind, cfg: OtlpConfig): AnyExporter<T> {
     const C = (require(pkg) as Record<string, Ctor<T>>)[cls];
     return new C();
   }
-  const pkg = OTLP_PACKAGES[signal][cfg.protocol];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const C = (require(pkg) as Record<string, Ctor<T>>)[OTLP_CLASS[signal]];
+  const C = otlpModule(cfg.protocol, signal)[OTLP_CLASS[signal]] as Ctor<T>;
   return new C(otlpOptions(cfg));
 }
 

@@ -3,8 +3,8 @@
 // express instrumentation does. Upstream's patching of Router.route/use and app.use stays; only
 // its per-layer wrapper (_applyPatch) is replaced. That wrapper computes the route, the span
 // name and three attribute objects in every layer of every request and only then asks whether
-// the layer is ignored; here an unsampled request costs a push and a pop per mounted path and
-// one route computation, and a sampled one skips the per-call closures and Array copies.
+// the layer is ignored; here a request without layer spans costs a push and a pop per mounted
+// path and one route computation, and a sampled one skips the per-call closures and Array copies.
 import { SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
@@ -145,8 +145,8 @@ function recordError(span: Span, value: unknown): void {
 }
 
 export interface LayerOptions {
-  /** No spans for middleware layers (production): route handlers and routers keep theirs. */
-  skipMiddleware: boolean;
+  /** Spans for the layers of sampled requests; the route is recorded either way. */
+  layerSpans: boolean;
 }
 
 interface ExpressInternals {
@@ -190,7 +190,7 @@ function wrapLayer(layer: Layer, layerPath: string | undefined, original: Handle
     if (rpc?.type === RPCType.HTTP) rpc.route = route;
 
     const parentSpan = trace.getSpan(ctx);
-    if (parentSpan === undefined || !parentSpan.isRecording() || (opts.skipMiddleware && type === LayerType.Middleware)) {
+    if (!opts.layerSpans || parentSpan === undefined || !parentSpan.isRecording()) {
       // An ignored layer never calls back through a wrapper of ours to remove its path, so it
       // goes now; a router's path stays while the routes it mounts run.
       if (pushed && type !== LayerType.Router) store.pop();

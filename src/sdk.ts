@@ -202,11 +202,11 @@ function build(config: Config, esmRequested: boolean): Running {
   const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), (name, instrumentation) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (name === 'http') instrumentServer((require('node:https') as typeof import('node:https')).Server, 'https', serverOptions);
-    // Layer spans only for sampled requests (an unsampled one still gets its route), and in
-    // production none for middleware (query parsers, expressInit, body parsers, cors...): each
-    // would cost a span, its export and its serialisation per sampled request for a few
-    // microseconds of mostly fixed work. Route handlers and routers keep theirs.
-    if (name === 'express') useOwnLayerWrapper(instrumentation, { skipMiddleware: config.environment === 'production' });
+    // Express layer spans (middleware, routers, route handlers) only for sampled requests, and
+    // none in production: there each would cost a span, its export and its serialisation for a
+    // few microseconds of mostly fixed work (measured: 15% of the throughput of a fully sampled
+    // hello world). Every request keeps its route, on the server span and the duration metric.
+    if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
   });
   // Runtime metrics are otelkit's own but answer to the upstream instrumentation's name.

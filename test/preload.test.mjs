@@ -222,8 +222,10 @@ test('http/json protocol on request, and only the exporter in use is loaded', as
   await rec.waitFor(() => serverSpans().length === 1);
   assert.equal(rec.requests.find((r) => r.signal === 'traces').contentType, 'application/json');
   const modules = JSON.parse((await get(port, '/modules')).text).join('\n');
-  assert.match(modules, /exporter-trace-otlp-http/);
-  assert.doesNotMatch(modules, /exporter-trace-otlp-proto|exporter-trace-otlp-grpc|@grpc\/grpc-js|exporter-zipkin/);
+  // The JSON exporters come bundled (dist/otlp-json.bundle.js), without copies of the SDK's packages.
+  assert.match(modules, /otlp-json\.bundle\.js/);
+  assert.doesNotMatch(modules, /otlp-proto|exporter-trace-otlp|exporter-trace-otlp-grpc|@grpc\/grpc-js|exporter-zipkin/);
+  assert.doesNotMatch(modules, /node_modules\/@opentelemetry\/(sdk-metrics|otlp-transformer|otlp-exporter-base|resources)\//);
 });
 
 test('instrumentations load lazily: a hello world loads none of the module instrumentations', async () => {
@@ -232,7 +234,7 @@ test('instrumentations load lazily: a hello world loads none of the module instr
   assert.equal(code, 0);
   const loaded = JSON.parse(app.out.stdout.split('\n')[1]).join('\n');
   assert.doesNotMatch(loaded, /instrumentation-(express|pg|http|mongodb|redis|graphql|aws-sdk)\//);
-  assert.doesNotMatch(loaded, /exporter-trace-otlp|exporter-logs-otlp|protobufjs|sdk-node/);
+  assert.doesNotMatch(loaded, /exporter-trace-otlp|exporter-logs-otlp|otlp-(proto|json)\.bundle|protobufjs|sdk-node/);
 });
 
 test('OTEL_NODE_DISABLED_INSTRUMENTATIONS=express leaves express unpatched', async () => {
