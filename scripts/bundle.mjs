@@ -16,12 +16,12 @@ const common = {
 };
 
 for (const name of ['otlp-proto', 'otlp-json']) {
-  await build({ ...common, entryPoints: [`dist/${name}.js`], outfile: `dist/${name}.bundle.js` });
+  await build({ ...common, entryPoints: [`src/${name}.ts`], outfile: `dist/${name}.bundle.js` });
 }
 
 await build({
   ...common,
-  entryPoints: ['dist/index.js'],
+  entryPoints: ['src/index.ts'],
   outfile: 'dist/otelkit.js',
   external: [
     '@opentelemetry/instrumentation',

@@ -1,22 +1,32 @@
 // Direct access to the context manager otelkit installed, for the per-request hot path: the
 // ContextAPI facade looks the manager up in the global registry and copies the arguments on
-// every call, and in the bundle each `api.context` access also goes through a getter. Falls back
-// to the API when otelkit's manager is not the global one.
-import { context, type Context, type ContextManager } from '@opentelemetry/api';
+// every call, and the manager reaches ROOT_CONTEXT through a getter of the bundled API module.
+// Here active() and with() go straight to the manager's AsyncLocalStorage. Falls back to the
+// manager, or to the API when otelkit's manager is not the global one.
+import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
+
+interface Storage {
+  getStore(): Context | undefined;
+  run<R>(store: Context, fn: () => R): R;
+}
 
 let manager: Pick<ContextManager, 'active' | 'with'> = context;
+let storage: Storage | undefined;
 
 /** Called by the composition with the manager it registered globally. */
 export function useContextManager(m: ContextManager): void {
   manager = m;
+  // AsyncLocalStorageContextManager keeps its storage in this (TypeScript-private) field.
+  const s = (m as unknown as { _asyncLocalStorage?: Partial<Storage> })._asyncLocalStorage;
+  storage = typeof s?.getStore === 'function' && typeof s.run === 'function' ? (s as Storage) : undefined;
 }
 
 export function activeContext(): Context {
-  return manager.active();
+  return storage !== undefined ? (storage.getStore() ?? ROOT_CONTEXT) : manager.active();
 }
 
 export function withContext<R>(ctx: Context, fn: () => R): R {
-  return manager.with(ctx, fn);
+  return storage !== undefined ? storage.run(ctx, fn) : manager.with(ctx, fn);
 }
 
 // The keys the API and core use (createContextKey is Symbol.for, so these are the same symbols).
