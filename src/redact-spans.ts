@@ -16,22 +16,21 @@ import type { Redactor } from './redact';
 type MutableAttributes = Record<string, unknown>;
 
 export class RedactingSpanProcessor implements SpanProcessor {
-  // Spans already handled in onEnding; a WeakSet so dropped spans are never retained.
-  private readonly handled = new WeakSet<object>();
+  // Set once the SDK is seen calling onEnding: from then on every span was redacted there (the
+  // SDK calls it for every span it ends), and onEnd has nothing to do.
+  private sdkCallsOnEnding = false;
 
   constructor(private readonly redactor: Redactor) {}
 
   onStart(_span: Span, _parentContext: Context): void {}
 
   onEnding(span: Span): void {
-    if (!this.redactor.enabled) return;
-    this.redactSpan(span);
-    this.handled.add(span);
+    this.sdkCallsOnEnding = true;
+    if (this.redactor.enabled) this.redactSpan(span);
   }
 
   onEnd(span: ReadableSpan): void {
-    if (!this.redactor.enabled) return;
-    if (this.handled.delete(span)) return;
+    if (this.sdkCallsOnEnding || !this.redactor.enabled) return;
     this.redactSpan(span);
   }
 

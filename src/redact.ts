@@ -282,6 +282,15 @@ const URL_ATTRIBUTE_KEYS = new Set([
   'url.full', 'url.original', 'url.query', 'http.url', 'http.target', 'http.request.header.referer',
 ]);
 
+// Attribute keys whose values come from code or a closed vocabulary (a normalised method, a
+// route template, an enum): nothing a request can put a secret into. Skipping their scan is most
+// of the redaction cost of a server span. Their raw counterparts (http.request.method_original)
+// are scanned.
+const CLOSED_ATTRIBUTE_KEYS = new Set([
+  'http.request.method', 'url.scheme', 'network.protocol.version', 'network.protocol.name', 'network.transport', 'network.type',
+  'http.route', 'express.type', 'express.name', 'db.system', 'db.system.name', 'db.operation.name', 'rpc.system', 'messaging.system',
+]);
+
 function maskValue(v: unknown): unknown {
   if (v === null || v === undefined || typeof v === 'boolean' || v === REDACTED) return v;
   return REDACTED;
@@ -503,6 +512,7 @@ export function createRedactor(opts: RedactOptions): Redactor {
   const deep = new DeepRedactor(isSensitiveKey, redactString, redactUrl);
 
   const redactAttributeValue = (key: string, v: unknown): unknown => {
+    if (CLOSED_ATTRIBUTE_KEYS.has(key)) return v;
     if (isSensitiveKey(key)) return maskValue(v);
     const str = URL_ATTRIBUTE_KEYS.has(key) ? redactUrl : redactString;
     if (typeof v === 'string') return str(v);

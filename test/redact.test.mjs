@@ -22,6 +22,25 @@ function assertClean(output, secret, label) {
   assert.ok(json.includes(REDACTED), `${label}: no ${REDACTED} marker in ${json}`);
 }
 
+test('span attributes from a closed vocabulary are not scanned; their raw and free-text neighbours are', () => {
+  // A route template or a normalised method comes from code, never from the request.
+  const attrs = {
+    'http.route': '/users/:email@domain',
+    'http.request.method': 'GET',
+    'http.request.method_original': 'token=abc123secret',
+    'url.query': 'password=hunter2',
+    'user_agent.original': `Bearer ${JWT}`,
+    pin: 1234,
+  };
+  const out = r.redactAttributes(attrs);
+  assert.equal(out['http.route'], '/users/:email@domain');
+  assert.equal(out['http.request.method'], 'GET');
+  assertClean(out['http.request.method_original'], 'abc123secret', 'method_original');
+  assertClean(out['url.query'], 'hunter2', 'url.query');
+  assertClean(out['user_agent.original'], JWT, 'user agent');
+  assert.equal(out.pin, REDACTED, 'a number under a sensitive key is still masked');
+});
+
 // ---- keys ------------------------------------------------------------------------------------
 
 const SENSITIVE_KEYS = [
