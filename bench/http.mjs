@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startExportTarget } from './support/collector.mjs';
-import { freePort, pinTree, rssMiB, waitHttp } from './support/proc.mjs';
+import { freePort, pinTree, rssMiB, spawnPinned, waitHttp } from './support/proc.mjs';
 import { median, table } from './support/stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -127,20 +127,13 @@ function parseWrk(out) {
 async function runOnce(w, ctx, c, common) {
   const port = await freePort();
   await ctx.reset();
-  const child = spawn('taskset', ['-c', String(SERVER_CPU), process.execPath, ...c.args], {
+  const { child, output, exited } = spawnPinned(SERVER_CPU, process.execPath, c.args, {
     cwd: ROOT,
     env: { ...common, ...w.env, ...ctx.env, ...c.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const collect = (d) => { output = (output + d).slice(-8000); };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  let exited = null;
-  child.once('exit', (code, signal) => { exited = `code ${code}, signal ${signal}`; });
-  const failure = (what) => new Error(`${w.title}, ${c.name}: ${what}\n--- service output (tail) ---\n${output}`);
+  const failure = (what) => new Error(`${w.title}, ${c.name}: ${what}\n--- service output (tail) ---\n${output()}`);
   try {
-    await waitHttp(`http://127.0.0.1:${port}${ctx.probe}`, { failed: () => exited && `the service exited during start-up (${exited})` })
+    await waitHttp(`http://127.0.0.1:${port}${ctx.probe}`, { failed: () => exited() && `the service exited during start-up (${exited()})` })
       .catch((err) => { throw failure(err.message); });
     const wrk = (secs, phase) => {
       const lua = ctx.wrkScript?.(phase);
@@ -150,7 +143,7 @@ async function runOnce(w, ctx, c, common) {
     await wrk(warmup, 'warmup'); // JIT, lazy loading (exporters load on the first export), first exports, cache fill
     const out = await wrk(seconds, 'measure');
     const rss = rssMiB(child.pid); // steady state: right after the measured window, still running
-    if (exited) throw failure(`the service exited during the run (${exited})`);
+    if (exited()) throw failure(`the service exited during the run (${exited()})`);
     const r = parseWrk(out);
     if (!Number.isFinite(r.rps)) throw failure(`cannot read wrk's output:\n${out}`);
     const bad = r.cache ? r.cache.other : r.non2xx;
@@ -159,7 +152,7 @@ async function runOnce(w, ctx, c, common) {
     return { ...r, rss };
   } finally {
     child.kill('SIGKILL');
-    if (!exited) await new Promise((r) => child.once('exit', r));
+    if (!exited()) await new Promise((r) => child.once('exit', r));
   }
 }
 

@@ -222,7 +222,8 @@ function points(resourceMetrics, scopeName) {
   };
 }
 
-test('the duration histogram reports what the SDK histogram would: buckets, edges, attributes', async () => {
+/** otelkit's duration histogram and the SDK's, read by one reader. */
+function histogramPair() {
   const ours = new HttpServerDuration();
   const reader = new TestReader([ours]);
   const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
@@ -231,6 +232,11 @@ test('the duration histogram reports what the SDK histogram would: buckets, edge
     unit: 's',
     advice: { explicitBucketBoundaries: DURATION_BUCKETS },
   });
+  return { ours, sdk, reader, provider };
+}
+
+test('the duration histogram reports what the SDK histogram would: buckets, edges, attributes', async () => {
+  const { ours, sdk, reader, provider } = histogramPair();
   const record = (seconds, method, status, route, errorType) => {
     ours.record(seconds, method, 'http', '1.1', status, route, errorType);
     const attrs = { 'http.request.method': method, 'url.scheme': 'http', 'network.protocol.version': '1.1', 'http.response.status_code': status };
@@ -252,14 +258,7 @@ test('the duration histogram reports what the SDK histogram would: buckets, edge
 });
 
 test('past the cardinality limit, the duration histogram keeps one overflow series, as the SDK does', async () => {
-  const ours = new HttpServerDuration();
-  const reader = new TestReader([ours]);
-  const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
-  const sdk = provider.getMeter('sdk').createHistogram('http.server.request.duration', {
-    description: 'Duration of HTTP server requests.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-  });
+  const { ours, sdk, reader, provider } = histogramPair();
   for (let i = 0; i < 2100; i++) {
     ours.record(0.001 * (i % 7), 'GET', 'http', '1.1', 200, `/r${i}`, undefined);
     sdk.record(0.001 * (i % 7), { 'http.request.method': 'GET', 'url.scheme': 'http', 'network.protocol.version': '1.1', 'http.response.status_code': 200, 'http.route': `/r${i}` });

@@ -6,11 +6,11 @@
 //   target.url          OTLP/HTTP base URL, for OTEL_EXPORTER_OTLP_ENDPOINT
 //   target.description  one line for the benchmark's header
 //   await target.close()
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitHttp } from './proc.mjs';
+import { freePort, spawnPinned, waitHttp } from './proc.mjs';
 import { startSink } from './sink.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,22 +37,12 @@ export function validateCollectorConfig() {
 
 async function startCollector({ cpu }) {
   const ports = { http: await freePort(), health: await freePort() };
-  const child = spawn('taskset', ['-c', String(cpu), COLLECTOR_BIN, `--config=${COLLECTOR_CONFIG}`], {
-    env: collectorEnv(ports),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (d) => { output = (output + d).slice(-8000); };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  let exited = null;
-  child.once('exit', (code, signal) => { exited = `code ${code}, signal ${signal}`; });
-  child.once('error', (err) => { exited = err.message; });
+  const { child, output, exited } = spawnPinned(cpu, COLLECTOR_BIN, [`--config=${COLLECTOR_CONFIG}`], { env: collectorEnv(ports) });
   const kill = () => { try { child.kill('SIGKILL'); } catch {} };
   process.once('exit', kill);
   try {
     await waitHttp(`http://127.0.0.1:${ports.health}/`, {
-      failed: () => exited && `the collector exited during start-up (${exited}):\n${output}`,
+      failed: () => exited() && `the collector exited during start-up (${exited()}):\n${output()}`,
     });
   } catch (err) {
     kill();
@@ -61,9 +51,9 @@ async function startCollector({ cpu }) {
   return {
     url: `http://127.0.0.1:${ports.http}`,
     description: `real collector (otelcol-otelkit, bench/support/collector.yaml: batch -> debug exporter, discarded) on core ${cpu}`,
-    output: () => output,
+    output,
     async close() {
-      if (exited) return;
+      if (exited()) return;
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       const timer = setTimeout(kill, 5000);

@@ -1,17 +1,26 @@
-// Process helpers for bench/http.mjs: free ports, CPU pinning, RSS, readiness polling.
-import { spawnSync } from 'node:child_process';
+// Process helpers for bench/http.mjs: free ports, pinned processes, CPU pinning, RSS, readiness polling.
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+
+// The tests' helper: a loopback TCP port that was free a moment ago.
+export { freePort } from '../../test/support/app.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A loopback TCP port that was free a moment ago. */
-export async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
+/**
+ * Starts cmd pinned to one core. Returns the child, the tail of its output, and its exit
+ * ('code N, signal S'; null while it runs).
+ */
+export function spawnPinned(cpu, cmd, args, options) {
+  const child = spawn('taskset', ['-c', String(cpu), cmd, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let exited = null;
+  const collect = (d) => { output = (output + d).slice(-8000); };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  child.once('exit', (code, signal) => { exited = `code ${code}, signal ${signal}`; });
+  child.once('error', (err) => { exited = err.message; });
+  return { child, output: () => output, exited: () => exited };
 }
 
 function children(pid) {
