@@ -266,6 +266,37 @@ test('an unsampled request reads and writes Redis and PostgreSQL as a sampled on
   }
 });
 
+test('ioredis under the preload: commands of unsampled requests work and make no spans, sampled ones get their spans', async () => {
+  const app = await launch('ioredis-app.js', 'ioredis-app', { REDIS_URL: redis.url });
+  try {
+    const port = await app.port();
+    const call = async (key, sampled) => {
+      const traceId = randomBytes(16).toString('hex');
+      const res = await fetch(`http://127.0.0.1:${port}/count/${key}`, {
+        headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-${sampled ? '01' : '00'}` },
+      });
+      return { traceId, status: res.status, body: await res.json() };
+    };
+    const key = randomBytes(4).toString('hex');
+    const first = await call(key, false);
+    const second = await call(key, false);
+    assert.deepEqual([first.status, first.body.value, second.body.value], [200, 1, 2]);
+    const sampled = await call(key, true);
+    assert.equal(sampled.body.value, 3);
+    const spans = await rec.waitFor(() => {
+      const s = traceSpans(sampled.traceId);
+      return s.filter(isRedis).length >= 2 && s.some((x) => x.kind === 2) ? s : null;
+    });
+    const server = spans.find((x) => x.kind === 2);
+    assert.deepEqual(spans.filter(isRedis).map((x) => x.name).sort(), ['get', 'incr']);
+    assert.ok(spans.filter(isRedis).every((x) => x.parentSpanId === server.spanId));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(traceSpans(first.traceId).length + traceSpans(second.traceId).length, 0);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('GET /orders/:id for an unknown order: 404 and a warn log record in the request trace', async () => {
   const ctx = traceContext();
   const res = await request('GET', '/orders/unknown', { headers: ctx.headers });
