@@ -8,7 +8,9 @@
 // else to a local OTLP sink. The service is pinned to core 0; wrk, the collector (or sink) and the
 // databases to core 1. Configurations alternate every round; each run starts a fresh service,
 // warms it up (at least 3 s), measures, and samples RSS right after the measured window. Prints
-// one table per workload: medians of the rounds and ratios to plain node.
+// one table per workload: medians of the rounds and ratios to plain node, and the service's CPU
+// time per request (user + system, all threads), which time taken by other load on the machine
+// does not distort as it does throughput.
 //
 //   node bench/http.mjs [rounds] [seconds]
 //   HTTP_WORKLOADS=hello,orders    the workloads to run (default: both)
@@ -19,7 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startExportTarget } from './support/collector.mjs';
-import { freePort, pinTree, rssMiB, spawnPinned, waitHttp } from './support/proc.mjs';
+import { cpuSeconds, freePort, pinTree, rssMiB, spawnPinned, waitHttp } from './support/proc.mjs';
 import { median, table } from './support/stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -116,6 +118,7 @@ function parseWrk(out) {
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1]),
     p50: lat(50),
     p99: lat(99),
     non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
@@ -141,7 +144,9 @@ async function runOnce(w, ctx, c, common) {
         ...(lua ? ['-s', lua.script] : []), `http://127.0.0.1:${port}${ctx.path}`, ...(lua ? ['--', ...lua.args] : [])]);
     };
     await wrk(warmup, 'warmup'); // JIT, lazy loading (exporters load on the first export), first exports, cache fill
+    const cpuBefore = cpuSeconds(child.pid);
     const out = await wrk(seconds, 'measure');
+    const cpu = cpuSeconds(child.pid) - cpuBefore;
     const rss = rssMiB(child.pid); // steady state: right after the measured window, still running
     if (exited()) throw failure(`the service exited during the run (${exited()})`);
     const r = parseWrk(out);
@@ -149,7 +154,7 @@ async function runOnce(w, ctx, c, common) {
     const bad = r.cache ? r.cache.other : r.non2xx;
     if (bad > 0) throw failure(`${bad} responses were not 200: the run would measure an error path\n${out}`);
     if (r.rps === 0) console.error(`bench/http.mjs: warning: ${w.title}, ${c.name}: no response in the measured window (a stall, or another load on core ${SERVER_CPU})`);
-    return { ...r, rss };
+    return { ...r, rss, cpuPerRequest: (cpu * 1e6) / r.requests };
   } finally {
     child.kill('SIGKILL');
     if (!exited()) await new Promise((r) => child.once('exit', r));
@@ -169,6 +174,7 @@ function report(w, ctx, configs, samples, target) {
       'x plain': (rps / base).toFixed(2),
       'p50 ms': median(s.map((x) => x.p50)).toFixed(2),
       'p99 ms': median(s.map((x) => x.p99)).toFixed(2),
+      'CPU us/req': median(s.map((x) => x.cpuPerRequest)).toFixed(1),
       'RSS MiB': rss.toFixed(1),
       '+MiB': (rss - baseRss).toFixed(1),
     };
@@ -186,7 +192,7 @@ function report(w, ctx, configs, samples, target) {
   }
   const socketErrors = all.reduce((a, x) => a + x.socketErrors, 0);
   if (socketErrors) console.log(`wrk socket errors (connect/read/write/timeout), all runs: ${socketErrors}`);
-  console.log(table(rows, ['configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'RSS MiB', '+MiB']));
+  console.log(table(rows, ['configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'CPU us/req', 'RSS MiB', '+MiB']));
 }
 
 // This process, and everything it starts but the service (databases, collector or sink, wrk),

@@ -53,6 +53,20 @@ export function pinTree(pid, cpus) {
   }
 }
 
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, in seconds. Unlike
+ * throughput, it does not count time the machine gave to others (steal, other processes).
+ */
+export function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime
+  // are the 12th and 13th of them.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 /** Resident set size of a process now, in MiB (0 when it is gone). */
 export function rssMiB(pid) {
   try {
