@@ -2,12 +2,12 @@
 // against what the official register emits for the same application (otelkit replaces the
 // express instrumentation's per-layer wrapper and must emit the same spans); the duration
 // histogram otelkit aggregates itself, checked against the SDK's; context through body parsers.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
-import { startOtlpReceiver } from './support/otlp-receiver.mjs';
+import { receiverPerFile } from './support/receiver-per-file.mjs';
 import { startApp, get, freePort, ROOT } from './support/app.mjs';
 
 const require = createRequire(import.meta.url);
@@ -16,24 +16,14 @@ const { HttpServerDuration, DURATION_BUCKETS } = require(path.join(ROOT, 'dist/h
 const upstream = require(path.join(ROOT, 'node_modules/@opentelemetry/instrumentation-express/build/src/utils.js'));
 const sdkMetrics = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-metrics'));
 
-let rec;
-const apps = [];
-before(async () => {
-  rec = await startOtlpReceiver();
-});
-after(async () => {
-  await rec.close();
-});
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.stop();
-  rec.reset();
-});
+const shared = receiverPerFile();
+const { apps } = shared;
 
 const BASE_ENV = { OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
 
 function launchOtelkit(service, env = {}) {
   const app = startApp('express-layers-app.js', {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: rec.url, OTEL_SERVICE_NAME: service, OTELKIT_ENVIRONMENT: 'development', ...BASE_ENV, ...env },
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: shared.rec.url, OTEL_SERVICE_NAME: service, OTELKIT_ENVIRONMENT: 'development', ...BASE_ENV, ...env },
   });
   apps.push(app);
   return app;
@@ -44,7 +34,7 @@ function launchOfficial() {
     preload: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
     env: {
       ...BASE_ENV,
-      OTEL_EXPORTER_OTLP_ENDPOINT: rec.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: shared.rec.url,
       OTEL_SERVICE_NAME: 'official',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_NODE_RESOURCE_DETECTORS: 'env',
@@ -84,7 +74,7 @@ async function drive(port, sampled) {
 
 /** The express layer spans of one trace, as comparable rows. */
 function layerRows(traceId) {
-  const spans = rec.spans.filter((s) => s.traceId === traceId);
+  const spans = shared.rec.spans.filter((s) => s.traceId === traceId);
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   return spans
     .filter((s) => s.attributes['express.type'] !== undefined)
@@ -104,7 +94,7 @@ function layerRows(traceId) {
 }
 
 async function settled(traces, minSpansPerTrace = 1) {
-  await rec.waitFor(() => [...traces.values()].every((t) => rec.spans.filter((s) => s.traceId === t.traceId).length >= minSpansPerTrace) || null, { timeoutMs: 15000 });
+  await shared.rec.waitFor(() => [...traces.values()].every((t) => shared.rec.spans.filter((s) => s.traceId === t.traceId).length >= minSpansPerTrace) || null, { timeoutMs: 15000 });
   // Layer spans end before or with the server span; give the last batch a moment.
   await new Promise((r) => setTimeout(r, 300));
 }
@@ -124,10 +114,10 @@ test('layer spans match the official express instrumentation span for span (deve
     assert.equal(t.status, officialTraces.get(key).status);
   }
   // The server span carries the route either way.
-  const server = rec.spans.find((s) => s.traceId === oursTraces.get('GET /api/items/7').traceId && s.kind === 2);
+  const server = shared.rec.spans.find((s) => s.traceId === oursTraces.get('GET /api/items/7').traceId && s.kind === 2);
   assert.equal(server.name, 'GET /api/items/:id');
   assert.equal(server.attributes['http.route'], '/api/items/:id');
-  const broken = rec.spans.find((s) => s.traceId === oursTraces.get('GET /api/broken').traceId && s.kind === 2);
+  const broken = shared.rec.spans.find((s) => s.traceId === oursTraces.get('GET /api/broken').traceId && s.kind === 2);
   assert.equal(broken.attributes['http.response.status_code'], 500);
 });
 
@@ -136,11 +126,11 @@ test('production: no layer spans, the route on the server span', async () => {
   const traces = await drive(await prod.port(), true);
   await settled(traces, 1);
   for (const [key, t] of traces) {
-    const spans = rec.spans.filter((s) => s.traceId === t.traceId);
+    const spans = shared.rec.spans.filter((s) => s.traceId === t.traceId);
     assert.deepEqual(layerRows(t.traceId), [], `no layer spans for ${key}`);
     assert.equal(spans.filter((s) => s.kind === 2).length, 1, `one server span for ${key}`);
   }
-  const server = (key) => rec.spans.find((s) => s.traceId === traces.get(key).traceId && s.kind === 2);
+  const server = (key) => shared.rec.spans.find((s) => s.traceId === traces.get(key).traceId && s.kind === 2);
   assert.equal(server('GET /api/items/7').name, 'GET /api/items/:id');
   assert.equal(server('GET /api/items/7').attributes['http.route'], '/api/items/:id');
   assert.equal(server('POST /api/echo').attributes['http.route'], '/api/echo');
@@ -157,7 +147,7 @@ test('unsampled requests: no spans, the route still in the duration metric, the 
   // A sampled request afterwards: its spans arriving means the unsampled ones had their chance.
   const sampled = await drive(port, true);
   await settled(sampled, 2);
-  for (const t of traces.values()) assert.equal(rec.spans.filter((s) => s.traceId === t.traceId).length, 0);
+  for (const t of traces.values()) assert.equal(shared.rec.spans.filter((s) => s.traceId === t.traceId).length, 0);
 
   const trace = traces.get('GET /api/trace');
   assert.deepEqual(JSON.parse(trace.body), { traceId: trace.traceId, sampled: false });

@@ -1,30 +1,20 @@
 // The preload end to end: fixture apps under `--import otelkit/register` (and `--require`)
 // against an in-process OTLP receiver that decodes what the SDK really sends.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { startOtlpReceiver } from './support/otlp-receiver.mjs';
+import { receiverPerFile } from './support/receiver-per-file.mjs';
 import { startApp, get, freePort } from './support/app.mjs';
 
-let rec;
-const apps = [];
-
-before(async () => {
-  rec = await startOtlpReceiver();
-});
-after(async () => {
-  await rec.close();
-});
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.stop();
-  rec.reset();
-});
+const shared = receiverPerFile();
+const { apps } = shared;
 
 function launch(script, env = {}, opts = {}) {
   const app = startApp(script, {
     ...opts,
     env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: rec.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: shared.rec.url,
       OTELKIT_ENVIRONMENT: 'development',
       OTEL_BSP_SCHEDULE_DELAY: '50',
       OTEL_BLRP_SCHEDULE_DELAY: '50',
@@ -35,7 +25,7 @@ function launch(script, env = {}, opts = {}) {
   return app;
 }
 
-const serverSpans = (name) => rec.spans.filter((s) => s.kind === 2 && (!name || s.name === name));
+const serverSpans = (name) => shared.rec.spans.filter((s) => s.kind === 2 && (!name || s.name === name));
 
 for (const [label, script, preload] of [
   ['CommonJS express under --import', 'express-app.js', ['--import', 'otelkit/register']],
@@ -47,7 +37,7 @@ for (const [label, script, preload] of [
     const port = await app.port();
     const res = await get(port, '/orders/42');
     assert.equal(res.status, 200);
-    const [span] = await rec.waitFor(() => {
+    const [span] = await shared.rec.waitFor(() => {
       const s = serverSpans('GET /orders/:id');
       return s.length ? s : null;
     });
@@ -66,7 +56,7 @@ for (const [label, script, preload] of [
     assert.match(span.resource['host.arch'], /^(amd64|arm64|arm32|ppc32|ppc64|s390x|x86|ia32|mips\w*|riscv64|loong64)$/);
     assert.ok(span.resource['process.pid'], 'process detector ran');
     assert.ok(span.resource['service.instance.id'], 'service instance id set');
-    assert.equal(rec.requests.find((r) => r.signal === 'traces').contentType, 'application/x-protobuf', 'http/protobuf is the default');
+    assert.equal(shared.rec.requests.find((r) => r.signal === 'traces').contentType, 'application/x-protobuf', 'http/protobuf is the default');
   });
 }
 
@@ -76,7 +66,7 @@ test('ignored paths create no spans; other paths do', async () => {
   await get(port, '/livez');
   await get(port, '/livez?probe=1');
   await get(port, '/orders/1');
-  await rec.waitFor(() => serverSpans('GET /orders/:id').length === 1);
+  await shared.rec.waitFor(() => serverSpans('GET /orders/:id').length === 1);
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(serverSpans().map((s) => s.attributes['url.path']), ['/orders/1']);
 });
@@ -86,7 +76,7 @@ test('OTELKIT_IGNORE_PATHS replaces the default list', async () => {
   const port = await app.port();
   await get(port, '/orders/7');
   await get(port, '/livez');
-  await rec.waitFor(() => serverSpans().length === 1);
+  await shared.rec.waitFor(() => serverSpans().length === 1);
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(serverSpans().map((s) => s.attributes['url.path']), ['/livez']);
 });
@@ -97,8 +87,8 @@ test('W3C trace context and baggage: incoming parent is honoured, outgoing calls
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   const parent = '00f067aa0ba902b7';
   await get(port, '/call/5', { traceparent: `00-${traceId}-${parent}-01`, baggage: 'tenant=acme' });
-  const spans = await rec.waitFor(() => {
-    const s = rec.spans.filter((x) => x.traceId === traceId);
+  const spans = await shared.rec.waitFor(() => {
+    const s = shared.rec.spans.filter((x) => x.traceId === traceId);
     return s.length >= 3 ? s : null;
   });
   const outer = spans.find((s) => s.kind === 2 && s.name === 'GET /call/:id');
@@ -127,8 +117,8 @@ test('global fetch is traced: a client span and trace context on the outgoing re
   const app = launch('express-app.js');
   const port = await app.port();
   const seen = JSON.parse((await get(port, `/fetch/${targetPort}`)).text);
-  const server = await rec.waitFor(() => serverSpans('GET /fetch/:port')[0]);
-  const client = await rec.waitFor(() => rec.spans.find((s) => s.kind === 3 && s.traceId === server.traceId));
+  const server = await shared.rec.waitFor(() => serverSpans('GET /fetch/:port')[0]);
+  const client = await shared.rec.waitFor(() => shared.rec.spans.find((s) => s.kind === 3 && s.traceId === server.traceId));
   assert.equal(client.attributes['http.request.method'], 'GET');
   assert.match(seen.traceparent, new RegExp(`^00-${server.traceId}-${client.spanId}-01$`));
 });
@@ -138,13 +128,13 @@ test('sampling: ratio 0 samples nothing, production default samples a fraction, 
   const offPort = await off.port();
   for (let i = 0; i < 20; i++) await get(offPort, `/x${i}`);
   await new Promise((r) => setTimeout(r, 400));
-  assert.equal(rec.spans.length, 0, 'ratio 0: no span exported');
+  assert.equal(shared.rec.spans.length, 0, 'ratio 0: no span exported');
 
   const prod = launch('plain-http.js', { OTELKIT_ENVIRONMENT: 'production' });
   const prodPort = await prod.port();
   for (let i = 0; i < 300; i++) await get(prodPort, `/p${i}`);
   await new Promise((r) => setTimeout(r, 600));
-  const n = rec.spans.length;
+  const n = shared.rec.spans.length;
   // 10% of 300 = 30; a binomial with p=0.1 stays within 8..60 with overwhelming probability
   assert.ok(n >= 8 && n <= 60, `production default samples ~10%, got ${n}/300`);
   assert.match(prod.out.stderr, /parentbased_traceidratio\(0\.1\)/);
@@ -154,7 +144,7 @@ test('a sampled parent is followed even at ratio 0 (parent-based)', async () => 
   const app = launch('plain-http.js', { OTEL_TRACES_SAMPLER_ARG: '0' });
   const port = await app.port();
   await get(port, '/child', { traceparent: '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01' });
-  const [span] = await rec.waitFor(() => (rec.spans.length ? rec.spans : null));
+  const [span] = await shared.rec.waitFor(() => (shared.rec.spans.length ? shared.rec.spans : null));
   assert.equal(span.traceId, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
 });
 
@@ -209,7 +199,7 @@ test('OTEL_METRICS_EXPORTER=prometheus,otlp also pushes over OTLP', async () => 
   const app = launch('plain-http.js', { OTEL_METRICS_EXPORTER: 'prometheus,otlp', OTEL_METRIC_EXPORT_INTERVAL: '300' });
   const port = await app.port();
   await get(port, '/a');
-  const m = await rec.waitFor(() => rec.metrics.find((x) => x.name === 'http.server.request.duration'));
+  const m = await shared.rec.waitFor(() => shared.rec.metrics.find((x) => x.name === 'http.server.request.duration'));
   assert.equal(m.type, 'histogram');
   assert.equal(m.dataPoints[0].count, 1);
   assert.equal(m.resource['service.name'], 'fixture-app');
@@ -219,8 +209,8 @@ test('http/json protocol on request, and only the exporter in use is loaded', as
   const app = launch('express-app.js', { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
   const port = await app.port();
   await get(port, '/orders/3');
-  await rec.waitFor(() => serverSpans().length === 1);
-  assert.equal(rec.requests.find((r) => r.signal === 'traces').contentType, 'application/json');
+  await shared.rec.waitFor(() => serverSpans().length === 1);
+  assert.equal(shared.rec.requests.find((r) => r.signal === 'traces').contentType, 'application/json');
   const modules = JSON.parse((await get(port, '/modules')).text).join('\n');
   // The JSON exporters come bundled (dist/otlp-json.bundle.js), without copies of the SDK's packages.
   assert.match(modules, /otlp-json\.bundle\.js/);
@@ -241,10 +231,10 @@ test('OTEL_NODE_DISABLED_INSTRUMENTATIONS=express leaves express unpatched', asy
   const app = launch('express-app.js', { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'express' });
   const port = await app.port();
   await get(port, '/orders/9');
-  await rec.waitFor(() => serverSpans().length === 1);
+  await shared.rec.waitFor(() => serverSpans().length === 1);
   const [s] = serverSpans();
   assert.equal(s.name, 'GET', 'no route without the express instrumentation');
-  assert.equal(rec.spans.filter((x) => x.attributes['express.type']).length, 0);
+  assert.equal(shared.rec.spans.filter((x) => x.attributes['express.type']).length, 0);
 });
 
 test('OTEL_SDK_DISABLED=true hooks nothing', async () => {
@@ -255,7 +245,7 @@ test('OTEL_SDK_DISABLED=true hooks nothing', async () => {
   assert.doesNotMatch(modules, /@opentelemetry\/(instrumentation|sdk-trace|sdk-metrics)/);
   assert.doesNotMatch(app.out.stderr, /otelkit started/);
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(rec.requests.length, 0);
+  assert.equal(shared.rec.requests.length, 0);
 });
 
 test('worker threads do not start a second SDK', async () => {
@@ -286,7 +276,7 @@ test('invalid configuration warns once per variable and falls back', async () =>
   const app = launch('express-app.js', { OTEL_TRACES_SAMPLER_ARG: 'lots', OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon' });
   const port = await app.port();
   await get(port, '/orders/1');
-  await rec.waitFor(() => serverSpans().length === 1);
+  await shared.rec.waitFor(() => serverSpans().length === 1);
   const warns = app.diagLines().filter((l) => l.level === 'warn');
   assert.equal(warns.filter((w) => w.variable === 'OTEL_TRACES_SAMPLER_ARG').length, 1);
   assert.equal(warns.filter((w) => w.variable === 'OTEL_EXPORTER_OTLP_PROTOCOL').length, 1);
@@ -337,14 +327,14 @@ test('SIGTERM: spans made before the signal are flushed, exit code 143', async (
   const app = launch('plain-http.js', { OTEL_BSP_SCHEDULE_DELAY: '60000' });
   const port = await app.port();
   for (let i = 0; i < 5; i++) await get(port, `/t${i}`);
-  assert.equal(rec.spans.length, 0, 'nothing exported yet: the batch delay is a minute');
+  assert.equal(shared.rec.spans.length, 0, 'nothing exported yet: the batch delay is a minute');
   const t0 = Date.now();
   app.child.kill('SIGTERM');
   const { code, signal } = await app.exited;
   assert.equal(code, 143);
   assert.equal(signal, null);
   assert.ok(Date.now() - t0 < 5000, 'exited within the shutdown timeout');
-  assert.equal(rec.spans.length, 5);
+  assert.equal(shared.rec.spans.length, 5);
 });
 
 test('SIGINT exits 130 after flushing', async () => {
@@ -354,7 +344,7 @@ test('SIGINT exits 130 after flushing', async () => {
   app.child.kill('SIGINT');
   const { code } = await app.exited;
   assert.equal(code, 130);
-  assert.equal(rec.spans.length, 1);
+  assert.equal(shared.rec.spans.length, 1);
 });
 
 test('SIGTERM with the application handling it: otelkit flushes, the app decides the exit', async () => {
@@ -365,7 +355,7 @@ test('SIGTERM with the application handling it: otelkit flushes, the app decides
   await app.waitFor(/app got SIGTERM/);
   const { code } = await app.exited;
   assert.equal(code, 0, "the application's own exit code");
-  assert.ok(rec.spans.some((s) => s.name === 'GET /orders/:id'));
+  assert.ok(shared.rec.spans.some((s) => s.name === 'GET /orders/:id'));
 });
 
 test('SIGTERM with the collector unreachable still exits within OTELKIT_SHUTDOWN_TIMEOUT_MS', async () => {
@@ -396,12 +386,12 @@ for (const [route, type, message, origin] of [
     const { code } = await app.exited;
     assert.equal(code, 1);
     assert.match(app.out.stderr, new RegExp(`${type}: ${message}\\n\\s+at `), "Node's own stack on stderr");
-    const log = rec.logs.find((l) => l.attributes['exception.message'] === message);
-    assert.ok(log, `error log record arrived; logs: ${rec.logs.map((l) => l.body)}`);
+    const log = shared.rec.logs.find((l) => l.attributes['exception.message'] === message);
+    assert.ok(log, `error log record arrived; logs: ${shared.rec.logs.map((l) => l.body)}`);
     assert.equal(log.severityText?.toLowerCase(), 'error');
     assert.equal(log.attributes['exception.type'], type);
     assert.match(log.attributes['exception.stacktrace'], new RegExp(`${type}: ${message}\\n\\s+at `));
     assert.match(String(log.body), new RegExp(origin));
-    assert.ok(rec.spans.some((s) => s.name === 'GET /orders/:id'), 'spans made before the crash arrived');
+    assert.ok(shared.rec.spans.some((s) => s.name === 'GET /orders/:id'), 'spans made before the crash arrived');
   });
 }
