@@ -227,6 +227,14 @@ test('GET /orders/:id: from the Redis cache when cached (no SQL), else from Post
   assert.ok(isDescendant(missTrace.select, missTrace.server, missTrace.spans), 'the SELECT is under GET /orders/:id');
 });
 
+/** The count of db.client.operation.duration for SELECTs on the orders database, from /metrics. */
+async function selectCount() {
+  const text = await (await fetch(`http://127.0.0.1:${ordersAdminPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('db_client_operation_duration_seconds_count{') &&
+    l.includes('db_operation_name="SELECT"') && l.includes('db_system_name="postgresql"') && l.includes('server_address="') && l.includes('db_namespace="'));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
 test('an unsampled request reads and writes Redis and PostgreSQL as a sampled one does, and records no spans', async () => {
   const { res: created } = await createOrder({ item: 'tamper mat', amountCents: 1250 });
   assert.equal(created.status, 201, created.text);
@@ -246,10 +254,13 @@ test('an unsampled request reads and writes Redis and PostgreSQL as a sampled on
   await direct.connect();
   try {
     assert.equal(await direct.del(`order:${id}`), 1);
+    const selectsBefore = await selectCount();
     const missCtx = unsampled();
     const miss = await request('GET', `/orders/${id}`, { headers: missCtx.headers });
     assert.equal(miss.status, 200, miss.text);
     assert.equal(miss.headers.get('x-cache'), 'miss');
+    // The pg instrumentation is bypassed too, but its duration metric still counts the SELECT.
+    assert.equal(await selectCount(), selectsBefore + 1, 'db.client.operation.duration counted the unsampled SELECT');
     // The unsampled request cached the order again (SET through the bypassed instrumentation).
     assert.equal(JSON.parse(await direct.get(`order:${id}`)).id, id);
 
