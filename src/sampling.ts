@@ -31,7 +31,7 @@ export class RatioSampler implements Sampler {
 }
 
 /** The XOR of a trace id's four 32-bit words; Infinity for an invalid id (never sampled). */
-export function ratioAccumulate(traceId: string): number {
+function ratioAccumulate(traceId: string): number {
   if (traceId.length !== 32) return Infinity;
   let acc = 0;
   let any = 0;
