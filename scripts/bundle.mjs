@@ -37,3 +37,17 @@ await build({
     'winston-transport',
   ],
 });
+
+// V8 keeps a script's source on the heap for as long as the script lives, as one-byte characters
+// when every character is Latin-1 and as two-byte ones otherwise: a single non-ASCII character
+// left in a comment doubles the main bundle's resident source (~0.5 MB more live heap, which a
+// busy service's old generation multiplies several times over).
+import { readFileSync } from 'node:fs';
+for (const file of ['dist/otelkit.js', 'dist/otlp-proto.bundle.js', 'dist/otlp-json.bundle.js']) {
+  const text = readFileSync(file, 'utf8');
+  const at = [...text].findIndex((c) => c.charCodeAt(0) > 0x7f);
+  if (at !== -1) {
+    const line = text.slice(0, at).split('\n').length;
+    throw new Error(`${file}:${line}: non-ASCII character ${JSON.stringify(text[at])}; keep the bundle ASCII (see scripts/bundle.mjs)`);
+  }
+}

@@ -9,6 +9,7 @@ import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-lo
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { OtlpConfig, Signal } from './config';
 import { exportFailed, exportSucceeded } from './export-health';
+import type { EncodedSpanExporter, EncodedSpans } from './span-queue';
 
 /** The subset of the three exporter interfaces the lazy wrapper needs. */
 interface AnyExporter<T> {
@@ -84,6 +85,8 @@ function load<T>(signal: Signal, kind: Kind, cfg: OtlpConfig): AnyExporter<T> {
 
 function countItems(items: unknown): number {
   if (Array.isArray(items)) return items.length;
+  // Spans span-queue.ts has encoded
+  if (typeof (items as EncodedSpans).count === 'number') return (items as EncodedSpans).count;
   // ResourceMetrics: count the metric streams
   const rm = items as ResourceMetrics;
   return rm.scopeMetrics?.reduce((n, s) => n + s.metrics.length, 0) ?? 1;
@@ -95,14 +98,15 @@ class LazyExporter<T> implements AnyExporter<T> {
 
   constructor(
     private readonly signal: Signal,
-    private readonly kind: Kind,
-    private readonly cfg: OtlpConfig,
+    kind: Kind,
+    cfg: OtlpConfig,
+    private readonly make: () => AnyExporter<T> = () => load<T>(signal, kind, cfg),
   ) {
     this.where = kind === 'console' ? 'console' : cfg.endpoint;
   }
 
   private get(): AnyExporter<T> {
-    if (!this.delegate) this.delegate = load<T>(this.signal, this.kind, this.cfg);
+    if (!this.delegate) this.delegate = this.make();
     return this.delegate;
   }
 
@@ -135,6 +139,14 @@ class LazyExporter<T> implements AnyExporter<T> {
 
 export function spanExporter(kind: Kind, cfg: OtlpConfig): SpanExporter {
   return new LazyExporter<ReadableSpan[]>('traces', kind, cfg);
+}
+
+/** OTLP/HTTP protobuf traces whose spans span-queue.ts has already encoded. */
+export function encodedSpanExporter(cfg: OtlpConfig): EncodedSpanExporter {
+  return new LazyExporter<EncodedSpans>('traces', 'otlp', cfg, () => {
+    const create = otlpModule('http/protobuf', 'traces').createEncodedTraceExporter as (o: Record<string, unknown>) => AnyExporter<EncodedSpans>;
+    return create(otlpOptions(cfg));
+  });
 }
 
 export function logExporter(kind: Kind, cfg: OtlpConfig): LogRecordExporter {

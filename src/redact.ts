@@ -187,7 +187,7 @@ const COMMON_PASSES: readonly Pass[] = [
     replace: whole,
   },
   {
-    // scheme://userinfo@ — all of the userinfo goes: a lone "user" is often a token
+    // scheme://userinfo@: all of the userinfo goes. A lone "user" is often a token
     // (https://ghp_x@github.com), and a username is personal data often enough.
     // Anchored on the literal "://" rather than the scheme, which keeps the scan cheap.
     gate: '://',

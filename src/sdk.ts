@@ -14,7 +14,8 @@ import { guard, handleSdkError } from './diag';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { buildResource } from './resource';
 import { buildPropagator, buildSampler } from './sampling';
-import { logExporter, spanExporter } from './exporters';
+import { encodedSpanExporter, logExporter, spanExporter } from './exporters';
+import { EncodingSpanProcessor } from './span-queue';
 import { isReportedExportError, itemsDropped } from './export-health';
 import { buildMetrics } from './metrics';
 import { registerRuntimeMetrics } from './runtime-metrics';
@@ -148,13 +149,24 @@ function build(config: Config, esmRequested: boolean): Running {
   const { provider: meterProvider, prometheus } = buildMetrics(config, resource, [httpDuration]);
 
   const spanProcessors: SpanProcessor[] = [new RedactingSpanProcessor(redactor), new PendingCounter()];
-  if (config.traces.exporter !== 'none') {
+  const batch = config.traces.batch;
+  if (config.traces.exporter === 'otlp' && config.traces.otlp.protocol === 'http/protobuf') {
+    // The default export: spans encoded as they end (span-queue.ts).
+    spanProcessors.push(new EncodingSpanProcessor({
+      exporter: encodedSpanExporter(config.traces.otlp),
+      maxQueueSize: batch.maxQueueSize,
+      maxExportBatchSize: batch.maxExportBatchSize,
+      exportTimeoutMillis: batch.exportTimeoutMs,
+      scheduledDelayMillis: batch.scheduleDelayMs,
+      meter: meterProvider.getMeter('@opentelemetry/sdk-trace'),
+    }));
+  } else if (config.traces.exporter !== 'none') {
     spanProcessors.push(new CountingBatchSpanProcessor({
       exporter: spanExporter(config.traces.exporter, config.traces.otlp),
-      maxQueueSize: config.traces.batch.maxQueueSize,
-      maxExportBatchSize: config.traces.batch.maxExportBatchSize,
-      exportTimeoutMillis: config.traces.batch.exportTimeoutMs,
-      scheduledDelayMillis: config.traces.batch.scheduleDelayMs,
+      maxQueueSize: batch.maxQueueSize,
+      maxExportBatchSize: batch.maxExportBatchSize,
+      exportTimeoutMillis: batch.exportTimeoutMs,
+      scheduledDelayMillis: batch.scheduleDelayMs,
       selfObsMeterProvider: meterProvider,
     }));
   }
