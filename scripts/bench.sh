@@ -2,7 +2,8 @@
 # The benchmarks, each measuring its configurations side by side in one run: start-up and
 # request throughput (plain node, the official register, otelkit; an express hello world and
 # the orders service's read path on real PostgreSQL and Redis, exporting to the real collector),
-# and the logger (bare winston against otelkit's logger).
+# the logger (bare winston against otelkit's logger), and the span encoding (upstream's
+# serialiser against otelkit's).
 #
 #   HTTP_ROUNDS (3), HTTP_SECONDS (5), HTTP_WORKLOADS (hello,orders), STARTUP_ROUNDS (10)
 set -euo pipefail
@@ -35,3 +36,5 @@ echo
 HTTP_WORKLOADS="${HTTP_WORKLOADS:-hello,orders}" node bench/http.mjs "${HTTP_ROUNDS:-3}" "${HTTP_SECONDS:-5}"
 echo
 node bench/logger.bench.mjs > /dev/null
+echo
+node bench/encode.bench.mjs

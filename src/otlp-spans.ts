@@ -62,6 +62,11 @@ export class ProtoWriter {
   varint(v: number): void {
     this.ensure(10);
     const b = this.buf;
+    // Tags, counts and enums: nearly every varint of a span fits one byte.
+    if (v >= 0 && v < 128) {
+      b[this.pos++] = v;
+      return;
+    }
     if (v >= 0 && v < TWO_32) {
       while (v > 127) {
         b[this.pos++] = (v & 127) | 128;
@@ -90,8 +95,7 @@ export class ProtoWriter {
 
   fixed32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
-    this.pos += 4;
+    this.u32(v >>> 0);
   }
 
   /** Nanoseconds since the epoch of an [seconds, nanoseconds] time, exactly, as fixed64. */
@@ -105,9 +109,19 @@ export class ProtoWriter {
     const lo = sum % TWO_32;
     const hi = Math.floor(a / 65536) + Math.floor(sum / TWO_32);
     this.ensure(8);
-    this.buf.writeUInt32LE(lo >>> 0, this.pos);
-    this.buf.writeUInt32LE(hi >>> 0, this.pos + 4);
-    this.pos += 8;
+    this.u32(lo >>> 0);
+    this.u32(hi >>> 0);
+  }
+
+  /** Four little-endian bytes; Buffer's writeUInt32LE checks its arguments on every call. */
+  private u32(v: number): void {
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = v & 255;
+    b[p++] = (v >>> 8) & 255;
+    b[p++] = (v >>> 16) & 255;
+    b[p++] = v >>> 24;
+    this.pos = p;
   }
 
   double(v: number): void {
@@ -125,14 +139,16 @@ export class ProtoWriter {
       const start = this.pos;
       b[start] = n;
       let p = start + 1;
+      let seen = 0;
       for (let i = 0; i < n; i++) {
         const c = s.charCodeAt(i);
-        if (c > 127) {
-          this.pos = start;
-          this.utf8(s);
-          return;
-        }
+        seen |= c;
         b[p++] = c;
+      }
+      if (seen > 127) {
+        // Not ASCII after all: written again as UTF-8 over the same place.
+        this.utf8(s);
+        return;
       }
       this.pos = p;
       return;
@@ -160,8 +176,10 @@ export class ProtoWriter {
     const n = id.length >> 1;
     this.ensure(n + 1);
     const b = this.buf;
-    b[this.pos++] = n;
-    for (let i = 0; i < n; i++) b[this.pos++] = (nibble(id.charCodeAt(2 * i)) << 4) | nibble(id.charCodeAt(2 * i + 1));
+    let p = this.pos;
+    b[p++] = n;
+    for (let i = 0; i < 2 * n; i += 2) b[p++] = (NIBBLE[id.charCodeAt(i) & 127] << 4) | NIBBLE[id.charCodeAt(i + 1) & 127];
+    this.pos = p;
   }
 
   /** Reserves one byte for the length of the message that follows; returns where. */
@@ -179,7 +197,7 @@ export class ProtoWriter {
     }
     const size = len < 1 << 14 ? 2 : len < 1 << 21 ? 3 : len < 1 << 28 ? 4 : 5;
     this.ensure(size - 1);
-    this.buf.copy(this.buf, at + size, at + 1, this.pos);
+    this.buf.copyWithin(at + size, at + 1, this.pos);
     this.pos += size - 1;
     let v = len;
     let p = at;
@@ -191,13 +209,10 @@ export class ProtoWriter {
   }
 }
 
-function nibble(c: number): number {
-  // 0-9, a-f, A-F; anything else (never in a valid id) reads as 0.
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return 0;
-}
+// Hex digit values by character code: 0-9, a-f, A-F; anything else (never in a valid id) is 0.
+const NIBBLE = new Uint8Array(128);
+for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i;
+for (let i = 0; i < 6; i++) NIBBLE[97 + i] = NIBBLE[65 + i] = 10 + i;
 
 function anyValue(w: ProtoWriter, v: unknown): void {
   switch (typeof v) {
