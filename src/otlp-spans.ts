@@ -374,7 +374,8 @@ export interface ScopeRun {
 
 /** An ExportTraceServiceRequest holding one resource's scope runs. */
 export function traceRequest(resource: Resource, runs: readonly ScopeRun[]): Uint8Array {
-  let size = 64;
+  // The resource and scope headers are small; the spans are most of the request.
+  let size = 1024;
   for (const r of runs) size += r.spans.length + 64;
   const w = new ProtoWriter(size);
   w.tag(1, LEN);

@@ -48,6 +48,7 @@ interface SealedBatch {
 }
 
 const COMPONENT = 'batching_span_processor';
+const MAX_SPARE_BYTES = 1024 * 1024;
 
 export class EncodingSpanProcessor implements SpanProcessor {
   private readonly opts: SpanQueueOptions;
@@ -137,7 +138,8 @@ export class EncodingSpanProcessor implements SpanProcessor {
     for (const [scope, w] of open.runs) {
       runs.push({ scope, spans: w.take() });
       w.reset();
-      this.spare.push(w);
+      // A writer one huge span grew is let go rather than kept for every batch after it.
+      if (w.buf.length <= MAX_SPARE_BYTES) this.spare.push(w);
     }
     this.sealed.push({ resource: open.resource, runs, count: open.count });
     this.open = { runs: new Map(), count: 0 };
