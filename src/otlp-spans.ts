@@ -293,10 +293,8 @@ function event(w: ProtoWriter, e: TimedEvent): void {
   w.end(at);
 }
 
-function link(w: ProtoWriter, l: Link & { droppedAttributesCount?: number }): void {
-  w.tag(13, LEN);
-  const at = w.begin();
-  const ctx = l.context;
+/** trace_id, span_id and trace_state: fields 1 to 3 of both Span and Span.Link. */
+function identity(w: ProtoWriter, ctx: SpanContext): void {
   w.tag(1, LEN);
   w.hex(ctx.traceId);
   w.tag(2, LEN);
@@ -306,6 +304,13 @@ function link(w: ProtoWriter, l: Link & { droppedAttributesCount?: number }): vo
     w.tag(3, LEN);
     w.string(state);
   }
+}
+
+function link(w: ProtoWriter, l: Link & { droppedAttributesCount?: number }): void {
+  w.tag(13, LEN);
+  const at = w.begin();
+  const ctx = l.context;
+  identity(w, ctx);
   if (l.attributes) keyValues(w, l.attributes, 4);
   w.tag(5, VARINT);
   w.varint(l.droppedAttributesCount || 0);
@@ -319,15 +324,7 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.tag(2, LEN);
   const at = w.begin();
   const ctx = span.spanContext();
-  w.tag(1, LEN);
-  w.hex(ctx.traceId);
-  w.tag(2, LEN);
-  w.hex(ctx.spanId);
-  const state = ctx.traceState?.serialize();
-  if (state) {
-    w.tag(3, LEN);
-    w.string(state);
-  }
+  identity(w, ctx);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
     w.tag(4, LEN);
