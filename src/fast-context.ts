@@ -8,6 +8,7 @@ import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opent
 interface Storage {
   getStore(): Context | undefined;
   run<R>(store: Context, fn: () => R): R;
+  enterWith(store: Context): void;
 }
 
 let manager: Pick<ContextManager, 'active' | 'with'> = context;
@@ -18,7 +19,7 @@ export function useContextManager(m: ContextManager): void {
   manager = m;
   // AsyncLocalStorageContextManager keeps its storage in this (TypeScript-private) field.
   const s = (m as unknown as { _asyncLocalStorage?: Partial<Storage> })._asyncLocalStorage;
-  storage = typeof s?.getStore === 'function' && typeof s.run === 'function' ? (s as Storage) : undefined;
+  storage = typeof s?.getStore === 'function' && typeof s.run === 'function' && typeof s.enterWith === 'function' ? (s as Storage) : undefined;
 }
 
 export function activeContext(): Context {
@@ -27,6 +28,17 @@ export function activeContext(): Context {
 
 export function withContext<R>(ctx: Context, fn: () => R): R {
   return storage !== undefined ? storage.run(ctx, fn) : manager.with(ctx, fn);
+}
+
+/**
+ * Makes ctx the active context for the rest of the current execution and for everything the
+ * current async resource runs later, without restoring the previous one (AsyncLocalStorage's
+ * enterWith). False, and nothing done, when otelkit's manager is not the global one.
+ */
+export function enterContext(ctx: Context): boolean {
+  if (storage === undefined) return false;
+  storage.enterWith(ctx);
+  return true;
 }
 
 // The keys the API and core use (createContextKey is Symbol.for, so these are the same symbols).

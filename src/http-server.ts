@@ -3,14 +3,16 @@
 // instrumentation's server side because most of its per-request cost (building every span
 // attribute, header capture hooks, safe-execute wrappers, a context bound to every listener of
 // req and res) is paid before and regardless of the sampling decision. Here an unsampled request
-// costs its context, a few small objects and one histogram record; req and res run their
-// listeners in the request's context through one patch of each emitter class, not per request.
+// costs its context, a few small objects and one histogram record. The request's context is
+// entered on the connection's HTTP parser, so req's events run in it with no work per event;
+// res's go through one patch of ServerResponse's emit, which also ends the exchange.
 // Outgoing requests stay upstream's.
-import { IncomingMessage, ServerResponse, type Server } from 'node:http';
+import { executionAsyncResource } from 'node:async_hooks';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { RPCType, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
-import { activeContext, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from './fast-context';
+import { activeContext, enterContext, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from './fast-context';
 import type { HttpServerDuration } from './http-metrics';
 import { VERSION } from './version';
 
@@ -26,13 +28,9 @@ export interface ServerInstrumentationOptions {
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
 
 const PATCHED = Symbol.for('otelkit.http.server.patched');
-// The request's context, kept on req; the exchange's state, kept on res.
-const kContext = Symbol('otelkit.http.context');
+// The exchange's state, kept on res.
 const kExchange = Symbol('otelkit.http.exchange');
 
-interface InstrumentedRequest extends IncomingMessage {
-  [kContext]?: Context;
-}
 interface InstrumentedResponse extends ServerResponse {
   [kExchange]?: Exchange;
 }
@@ -41,7 +39,8 @@ interface InstrumentedResponse extends ServerResponse {
 interface Exchange {
   readonly span: Span;
   readonly rpc: RPCMetadata;
-  readonly req: InstrumentedRequest;
+  readonly ctx: Context;
+  readonly req: IncomingMessage;
   readonly method: string;
   readonly scheme: string;
   readonly start: number;
@@ -142,25 +141,14 @@ function patchEmit<T>(proto: T, make: (original: Emit<T>) => Emit<T>): void {
 }
 
 /**
- * Runs the listeners of a traced request's req and res in the request's context (body parsers
- * and on-finished listeners would otherwise run in the socket's), and ends the exchange when res
- * emits 'close'. Patched once per class: a request pays a property read per event instead of a
- * wrapper and a listener of its own. Untraced requests and client responses (the same
- * IncomingMessage class) go straight through, and so do events nobody listens to: most of a
- * request's events ('readable', 'resume', 'prefinish', the closes) have no listener, and entering
- * a context costs more than the emit. Both functions forward `arguments` untouched: it is the
- * cheapest call on this path.
+ * Ends the exchange when res emits 'close', and runs res's listeners in the request's context
+ * when an event comes from another one (res.end() called from a callback that lost it): an
+ * on-finished logger must still log under the request's trace. Patched once for the class: a
+ * response pays a property read per event instead of a wrapper and a listener of its own. Events
+ * nobody listens to, or already in the request's context, go straight through; `arguments` is
+ * forwarded untouched, the cheapest call on this path.
  */
-function patchEmitters(): void {
-  patchEmit(IncomingMessage.prototype as InstrumentedRequest, (original) =>
-    function emit(this: InstrumentedRequest): boolean {
-      // eslint-disable-next-line prefer-rest-params
-      const args = arguments as unknown as [string | symbol, ...unknown[]];
-      const ctx = this[kContext];
-      if (ctx === undefined || !hasListeners(this, args[0]) || activeContext() === ctx) return original.apply(this, args);
-      return withContext(ctx, () => original.apply(this, args));
-    },
-  );
+function patchResponseEmit(): void {
   patchEmit(ServerResponse.prototype as InstrumentedResponse, (original) =>
     function emit(this: InstrumentedResponse, event: string | symbol): boolean {
       // eslint-disable-next-line prefer-rest-params
@@ -168,11 +156,23 @@ function patchEmitters(): void {
       const ex = this[kExchange];
       if (ex === undefined) return original.apply(this, args);
       if (event === 'close') finish(ex, this, undefined);
-      const ctx = ex.req[kContext];
-      if (ctx === undefined || !hasListeners(this, event) || activeContext() === ctx) return original.apply(this, args);
+      const ctx = ex.ctx;
+      if (!hasListeners(this, event) || activeContext() === ctx) return original.apply(this, args);
       return withContext(ctx, () => original.apply(this, args));
     },
   );
+}
+
+/**
+ * Enters ctx for good when Node's HTTP parser emitted this request: the current async resource is
+ * then the parser's, for req's connection, and its later callbacks for this request (body
+ * chunks, 'end') and all they schedule run in ctx with no per-event work. The next request on the
+ * connection enters its own. False when 'request' was emitted by other code (a test, a proxy):
+ * there the context must be scoped, not left on the caller's resource.
+ */
+function enterOnConnection(ctx: Context, req: IncomingMessage): boolean {
+  const socket = req.socket as unknown;
+  return socket != null && (executionAsyncResource() as { socket?: unknown }).socket === socket && enterContext(ctx);
 }
 
 /** Patches the emit of a Server class so that every 'request' event is traced and timed. */
@@ -180,20 +180,24 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
   const proto = ServerClass.prototype as Server & { [PATCHED]?: boolean };
   if (proto[PATCHED]) return;
   proto[PATCHED] = true;
-  patchEmitters();
+  patchResponseEmit();
   const ignored = new Set(opts.ignorePaths);
   const duration = opts.duration;
+  // Health probes and scrapes: no span, no metric, and nothing they call is traced. Their context
+  // starts from the root, not from what a previous request left on the connection.
+  const untraced = suppressTracing(ROOT_CONTEXT);
   // Server.emit's overloads are per event name; here every event passes through untouched.
   const original = proto.emit as (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 
-  proto.emit = function emit(this: Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'request') return original.call(this, event, ...args);
-    const req = args[0] as InstrumentedRequest;
-    const res = args[1] as InstrumentedResponse;
+  proto.emit = function emit(this: Server, event: string | symbol, request?: unknown, response?: unknown): boolean {
+    // eslint-disable-next-line prefer-rest-params
+    if (event !== 'request') return original.apply(this, arguments as unknown as [string | symbol, ...unknown[]]);
+    const req = request as IncomingMessage;
+    const res = response as InstrumentedResponse;
     const [path, query] = splitTarget(req.url);
     if (ignored.has(path) || this === opts.ignoreServer()) {
-      // Health probes and scrapes: no span, no metric, and nothing they call is traced.
-      return context.with(suppressTracing(context.active()), () => original.call(this, event, ...args));
+      if (enterOnConnection(untraced, req)) return original.call(this, event, req, res);
+      return context.with(untraced, () => original.call(this, event, req, res));
     }
     const start = performance.now();
     const rawMethod = req.method ?? 'GET';
@@ -206,16 +210,19 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     const rpc: RPCMetadata = { type: RPCType.HTTP, span };
     // trace.setSpan and setRPCMetadata would copy the parent's value map twice.
     const ctx = new LinkedContext(new LinkedContext(parent, SPAN_KEY, span), RPC_METADATA_KEY, rpc);
-    const ex: Exchange = { span, rpc, req, method, scheme, start, duration, done: false };
-    req[kContext] = ctx;
+    const ex: Exchange = { span, rpc, ctx, req, method, scheme, start, duration, done: false };
     res[kExchange] = ex;
-    return withContext(ctx, () => {
-      try {
-        return original.call(this, event, ...args);
-      } catch (err) {
-        finish(ex, res, err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      }
-    });
+    if (enterOnConnection(ctx, req)) return dispatch(this, original, ex, res);
+    return withContext(ctx, () => dispatch(this, original, ex, res));
   };
+}
+
+/** Emits 'request' to the application; an exception it throws ends the exchange as an error. */
+function dispatch(server: Server, original: (this: Server, event: string, ...args: unknown[]) => boolean, ex: Exchange, res: InstrumentedResponse): boolean {
+  try {
+    return original.call(server, 'request', ex.req, res);
+  } catch (err) {
+    finish(ex, res, err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
 }

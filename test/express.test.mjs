@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as crypto from 'node:crypto';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { receiverPerFile } from './support/receiver-per-file.mjs';
 import { startApp, get, freePort, ROOT } from './support/app.mjs';
@@ -166,6 +167,45 @@ test('unsampled requests: no spans, the route still in the duration metric, the 
   assert.equal(count('/api/broken', 500), 2, text);
   // A path no route matched has no http.route.
   assert.match(text, /http_server_request_duration_seconds_count\{(?![^}]*http_route)[^}]*http_response_status_code="404"[^}]*\} 2/);
+});
+
+/** POSTs JSON on the agent's connection, the body sent 50 ms after the headers: a read of its own. */
+function latePost(port, agent, traceId, path = '/raw') {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { traceparent: traceparent(traceId, true), 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ body: JSON.parse(body), socket: res.socket }));
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+    setTimeout(() => req.end(JSON.stringify({ n: 2 })), 50);
+  });
+}
+
+test('the request context: a body read after the headers, requests in turn on one connection, a response ended from another context', async () => {
+  const app = launchOtelkit('otelkit-context');
+  const port = await app.port();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const ids = [crypto.randomBytes(16).toString('hex'), crypto.randomBytes(16).toString('hex')];
+    const first = await latePost(port, agent, ids[0]);
+    const second = await latePost(port, agent, ids[1]);
+    const parsed = await latePost(port, agent, ids[0], '/api/echo');
+    assert.equal(first.socket, second.socket, 'both requests on one connection');
+    assert.deepEqual(first.body, { body: { n: 2 }, traceId: ids[0], sampled: true });
+    assert.deepEqual(second.body, { body: { n: 2 }, traceId: ids[1], sampled: true });
+    assert.deepEqual(parsed.body, { body: { n: 2 }, traceId: ids[0], sampled: true });
+
+    const lost = crypto.randomBytes(16).toString('hex');
+    const res = await fetch(`http://127.0.0.1:${port}/api/lost`, { headers: { traceparent: traceparent(lost, true) } });
+    assert.deepEqual(await res.json(), { traceId: null }, 'the handler ended the response outside the request context');
+    const seen = await (await fetch(`http://127.0.0.1:${port}/api/finished`)).json();
+    assert.deepEqual(seen, { traceId: lost, sampled: true }, "the 'finish' listener ran in the request's context");
+  } finally {
+    agent.destroy();
+  }
 });
 
 test('route construction matches upstream for mount paths of every kind', () => {
