@@ -72,6 +72,23 @@ function load(pkg: string, cls: string, arg?: unknown): TextMapPropagator | unde
   }
 }
 
+/**
+ * The request headers the configured propagators read, when that set is closed: a request with
+ * none of them extracts to the root context, so the extraction can be skipped. tracecontext reads
+ * traceparent (tracestate only beside it), baggage reads baggage. b3 reads the single and the
+ * multi-header forms whatever it injects, and jaeger every uberctx-* header: with either,
+ * undefined, and every request is extracted.
+ */
+export function extractedHeaders(names: readonly string[]): string[] | undefined {
+  const headers: string[] = [];
+  for (const name of names) {
+    if (name === 'tracecontext') headers.push('traceparent');
+    else if (name === 'baggage') headers.push('baggage');
+    else return undefined;
+  }
+  return headers;
+}
+
 export function buildPropagator(names: string[]): TextMapPropagator {
   const propagators: TextMapPropagator[] = [];
   for (const name of names) {

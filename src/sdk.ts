@@ -13,7 +13,7 @@ import type { Config } from './config';
 import { guard, handleSdkError } from './diag';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { buildResource } from './resource';
-import { buildPropagator, buildSampler } from './sampling';
+import { buildPropagator, buildSampler, extractedHeaders } from './sampling';
 import { encodedSpanExporter, logExporter, spanExporter } from './exporters';
 import { EncodingSpanProcessor } from './span-queue';
 import { isReportedExportError, itemsDropped } from './export-health';
@@ -205,7 +205,7 @@ function build(config: Config, esmRequested: boolean): Running {
 
   initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch) : undefined });
 
-  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration };
+  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration, extractHeaders: extractedHeaders(config.propagators) };
   const httpSelected = selected.some((s) => s.name === 'http');
   // node:http is already loaded (the admin server); https is patched when the application loads it.
   if (httpSelected) instrumentServer(http.Server, 'http', serverOptions);

@@ -111,6 +111,23 @@ test('trace context and baggage propagate to outgoing requests', async () => {
   assert.match(seen.baggage, /tenant=acme/);
 });
 
+test('a request with baggage and no trace context, and b3 multi-headers under the b3 propagator, are extracted', async () => {
+  const target = launch('plain-http.js');
+  const targetPort = await target.port();
+  const app = launch('express-app.js');
+  const port = await app.port();
+  const seen = JSON.parse((await get(port, `/proxy/${targetPort}`, { baggage: 'tenant=acme' })).text);
+  assert.match(seen.baggage ?? '', /tenant=acme/);
+
+  // b3 injects its single header but reads the multi-header form too.
+  const b3 = launch('express-app.js', { OTEL_PROPAGATORS: 'b3' });
+  const b3Port = await b3.port();
+  const traceId = '33333333333333333333333333333333';
+  const headers = { 'x-b3-traceid': traceId, 'x-b3-spanid': '4444444444444444', 'x-b3-sampled': '1' };
+  const viaB3 = JSON.parse((await get(b3Port, `/proxy/${targetPort}`, headers)).text);
+  assert.match(viaB3.b3 ?? '', new RegExp(`^${traceId}-[0-9a-f]{16}-1$`));
+});
+
 test('global fetch is traced: a client span and trace context on the outgoing request', async () => {
   const target = launch('plain-http.js');
   const targetPort = await target.port();

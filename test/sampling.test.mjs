@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { buildSampler, RatioSampler } from '../dist/sampling.js';
+import { buildSampler, extractedHeaders, RatioSampler } from '../dist/sampling.js';
 
 const RATIOS = [0, 1e-9, 0.001, 0.1, 0.25, 0.5, 0.999, 1];
 
@@ -59,4 +59,11 @@ test('parentbased_traceidratio: a sampled parent is followed, an unsampled one t
   const all = buildSampler({ name: 'parentbased_traceidratio', ratio: 1 });
   assert.equal(all.shouldSample(ROOT_CONTEXT, id, 'x', SpanKind.SERVER, {}, []).decision, SamplingDecision.RECORD_AND_SAMPLED);
   assert.equal(all.toString(), 'ParentBased{root=TraceIdRatioBased{1}, remoteParentSampled=AlwaysOnSampler, remoteParentNotSampled=AlwaysOffSampler, localParentSampled=AlwaysOnSampler, localParentNotSampled=AlwaysOffSampler}');
+});
+
+test('extraction is skipped only for propagators whose headers are known', () => {
+  assert.deepEqual(extractedHeaders(['tracecontext', 'baggage']), ['traceparent', 'baggage']);
+  assert.deepEqual(extractedHeaders([]), []);
+  assert.equal(extractedHeaders(['tracecontext', 'b3']), undefined);
+  assert.equal(extractedHeaders(['jaeger']), undefined);
 });
