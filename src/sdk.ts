@@ -11,7 +11,7 @@ import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Config } from './config';
 import { guard, handleSdkError } from './diag';
-import { setGlobalErrorHandler } from '@opentelemetry/core';
+import { isTracingSuppressed, setGlobalErrorHandler } from '@opentelemetry/core';
 import { buildResource } from './resource';
 import { buildPropagator, buildSampler, extractedHeaders } from './sampling';
 import { encodedSpanExporter, logExporter, spanExporter } from './exporters';
@@ -77,8 +77,16 @@ function instrumentationConfigs(config: Config): (name: string) => Instrumentati
   return (name) => {
     switch (name) {
       case 'http':
-        // Incoming requests are otelkit's own (http-server.ts); upstream keeps the client side.
-        return { disableIncomingRequestInstrumentation: true } as InstrumentationConfig;
+        return {
+          // Incoming requests are otelkit's own (http-server.ts); upstream keeps the client side.
+          disableIncomingRequestInstrumentation: true,
+          // Requests made with tracing suppressed (the exporters' own, a health check's) skip the
+          // instrumentation altogether. It would otherwise compute their attributes, record their
+          // duration and bind listener methods onto each request and response as own properties:
+          // objects of new hidden classes running through Node's shared http and stream code,
+          // which then turns polymorphic for every request the service serves.
+          ignoreOutgoingRequestHook: () => isTracingSuppressed(context.active()),
+        } as InstrumentationConfig;
       case 'pg':
         // Pool health checks and connection chatter outside a request are noise, not traces.
         return { requireParentSpan: true } as InstrumentationConfig;

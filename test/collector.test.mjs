@@ -170,7 +170,7 @@ test('a running collector redacts secrets in logs and forwards them over OTLP/HT
       const enc = req.headers['content-encoding'];
       if (enc === 'gzip') body = gunzipSync(body);
       else if (enc === 'deflate') body = inflateSync(body);
-      received.push({ method: req.method, url: req.url, contentType: req.headers['content-type'], body });
+      received.push({ method: req.method, url: req.url, contentType: req.headers['content-type'], encoding: enc, body });
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
       res.end(); // an empty ExportLogsServiceResponse
     });
@@ -237,7 +237,7 @@ test('a running collector redacts secrets in logs and forwards them over OTLP/HT
   const forwarded = await waitFor('the log record at the in-test OTLP/HTTP receiver', () => {
     const hit = received.find((r) => r.body.includes(marker));
     return hit;
-  }, 20_000, () => `\nrequests received: ${received.length}${diagnostics()}`, exited);
+  }, 20_000, () => `\nrequests received: ${received.length}${received.map((r) => `\n  ${r.method} ${r.url} ${r.contentType} ${r.encoding ?? 'identity'} ${r.body.length} bytes: ${JSON.stringify(r.body.toString('latin1').slice(0, 600))}`).join('')}${diagnostics()}`, exited);
 
   assert.equal(forwarded.method, 'POST');
   assert.equal(forwarded.url, '/v1/logs');
