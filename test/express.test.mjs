@@ -140,7 +140,7 @@ test('production: no layer spans, the route on the server span', async () => {
   assert.equal(server('GET /nope').name, 'GET');
 });
 
-test('unsampled requests: no spans, the route still in the duration metric, the context through the body parser', async () => {
+test('unsampled requests: no spans, the route still in the duration metric, the context through the body parser; exports are not client calls', async () => {
   const admin = await freePort();
   const app = launchOtelkit('otelkit-unsampled', { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: String(admin) });
   const port = await app.port();
@@ -163,6 +163,8 @@ test('unsampled requests: no spans, the route still in the duration metric, the 
       ?? new RegExp(`http_server_request_duration_seconds_count\\{[^}]*http_response_status_code="${status}"[^}]*http_route="${route.replace(/[/*]/g, '\\$&')}"[^}]*\\} (\\d+)`).exec(text);
     return m ? Number(m[1]) : 0;
   };
+  // The app makes no outgoing requests: otelkit's own span exports must not count as its calls.
+  assert.doesNotMatch(text, /http_client_request_duration/, 'the exporter\'s requests were instrumented');
   assert.equal(count('/api/items/:id', 200), 2, text);
   assert.equal(count('/api/broken', 500), 2, text);
   // A path no route matched has no http.route.
