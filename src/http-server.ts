@@ -91,7 +91,7 @@ function readPeer(req: IncomingMessage): string | undefined {
 }
 
 /** Span attributes known at request start; computed only for sampled requests. */
-function requestAttributes(req: IncomingMessage, method: string, scheme: string, path: string, query: string | undefined): Attributes {
+function requestAttributes(req: IncomingMessage, method: string, scheme: string, path: string, query: string | undefined, peer: string | undefined): Attributes {
   const [address, port] = hostAndPort(req);
   const a: Attributes = {
     'http.request.method': method,
@@ -105,11 +105,11 @@ function requestAttributes(req: IncomingMessage, method: string, scheme: string,
   if (port !== undefined && !Number.isNaN(port)) a['server.port'] = port;
   const socket = req.socket;
   if (socket) {
-    if (socket.remoteAddress) a['network.peer.address'] = socket.remoteAddress;
+    if (peer) a['network.peer.address'] = peer;
     if (socket.remotePort) a['network.peer.port'] = socket.remotePort;
   }
   const forwarded = req.headers['x-forwarded-for'];
-  const client = typeof forwarded === 'string' ? forwarded.split(',')[0].trim() : socket?.remoteAddress;
+  const client = typeof forwarded === 'string' ? forwarded.split(',')[0].trim() : peer;
   if (client) a['client.address'] = client;
   const ua = req.headers['user-agent'];
   if (ua) a['user_agent.original'] = ua;
@@ -216,7 +216,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     if (event !== 'request') return original.apply(this, arguments as unknown as [string | symbol, ...unknown[]]);
     const req = request as IncomingMessage;
     const res = response as InstrumentedResponse;
-    readPeer(req);
+    const peer = readPeer(req);
     const [path, query] = splitTarget(req.url);
     if (ignored.has(path) || this === opts.ignoreServer()) {
       if (enterOnConnection(untraced, req)) return original.call(this, event, req, res);
@@ -230,7 +230,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     // Built-in samplers look at the trace id and the parent only: the attributes are computed
     // after the decision, for sampled requests alone.
     const span = getTracer().startSpan(method === '_OTHER' ? 'HTTP' : method, { kind: SpanKind.SERVER }, parent);
-    if (span.isRecording()) span.setAttributes(requestAttributes(req, method, scheme, path, query));
+    if (span.isRecording()) span.setAttributes(requestAttributes(req, method, scheme, path, query, peer));
     const rpc: RPCMetadata = { type: RPCType.HTTP, span };
     // trace.setSpan and setRPCMetadata would copy the parent's value map twice.
     const ctx = new LinkedContext(new LinkedContext(parent, SPAN_KEY, span), RPC_METADATA_KEY, rpc);
