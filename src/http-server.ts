@@ -14,6 +14,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import { RPCType, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
 import { activeContext, enterContext, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from './fast-context';
 import type { HttpServerDuration } from './http-metrics';
+import type { RootSpanStarter } from './root-span';
 import { VERSION } from './version';
 
 export interface ServerInstrumentationOptions {
@@ -25,6 +26,8 @@ export interface ServerInstrumentationOptions {
   duration: HttpServerDuration;
   /** The headers the propagators read, if known (see extractedHeaders); else every request is extracted. */
   extractHeaders?: readonly string[];
+  /** Starts the span of a request without a parent, when the sampler allows deciding it here. */
+  startRoot?: RootSpanStarter;
 }
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
@@ -205,6 +208,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
   const ignored = new Set(opts.ignorePaths);
   const duration = opts.duration;
   const extractHeaders = opts.extractHeaders;
+  const startRoot = opts.startRoot;
   // Health probes and scrapes: no span, no metric, and nothing they call is traced. Their context
   // starts from the root, not from what a previous request left on the connection.
   const untraced = suppressTracing(ROOT_CONTEXT);
@@ -229,7 +233,8 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     const parent = carriesContext(req.headers, extractHeaders) ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
     // Built-in samplers look at the trace id and the parent only: the attributes are computed
     // after the decision, for sampled requests alone.
-    const span = getTracer().startSpan(method === '_OTHER' ? 'HTTP' : method, { kind: SpanKind.SERVER }, parent);
+    const name = method === '_OTHER' ? 'HTTP' : method;
+    const span = parent === ROOT_CONTEXT && startRoot !== undefined ? startRoot(getTracer(), name, SpanKind.SERVER) : getTracer().startSpan(name, { kind: SpanKind.SERVER }, parent);
     if (span.isRecording()) span.setAttributes(requestAttributes(req, method, scheme, path, query, peer));
     const rpc: RPCMetadata = { type: RPCType.HTTP, span };
     // trace.setSpan and setRPCMetadata would copy the parent's value map twice.

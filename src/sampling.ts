@@ -18,7 +18,7 @@ export class RatioSampler implements Sampler {
   private readonly upperBound: number;
 
   constructor(private readonly ratio: number) {
-    this.upperBound = ratio >= 1 ? 2 ** 32 : ratio <= 0 ? 0 : Math.floor(ratio * (2 ** 32 - 1));
+    this.upperBound = ratioUpperBound(ratio);
   }
 
   shouldSample(_context: Context, traceId: string): SamplingResult {
@@ -28,6 +28,11 @@ export class RatioSampler implements Sampler {
   toString(): string {
     return `TraceIdRatioBased{${this.ratio}}`;
   }
+}
+
+/** A trace id is sampled when its words' XOR is below this: ratio * (2^32 - 1), 2^32 at 1. */
+export function ratioUpperBound(ratio: number): number {
+  return ratio >= 1 ? 2 ** 32 : ratio <= 0 ? 0 : Math.floor(ratio * (2 ** 32 - 1));
 }
 
 /** The XOR of a trace id's four 32-bit words; Infinity for an invalid id (never sampled). */

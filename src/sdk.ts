@@ -16,6 +16,7 @@ import { buildResource } from './resource';
 import { buildPropagator, buildSampler, extractedHeaders } from './sampling';
 import { encodedSpanExporter, logExporter, spanExporter } from './exporters';
 import { EncodingSpanProcessor } from './span-queue';
+import { PresetIdGenerator, rootSpanStarter } from './root-span';
 import { isReportedExportError, itemsDropped } from './export-health';
 import { buildMetrics } from './metrics';
 import { registerRuntimeMetrics } from './runtime-metrics';
@@ -178,13 +179,16 @@ function build(config: Config, esmRequested: boolean): Running {
       selfObsMeterProvider: meterProvider,
     }));
   }
+  const ids = new PresetIdGenerator();
   const tracerProvider = new TracerProvider({
     resource,
     sampler: buildSampler(config.traces.sampler),
     spanLimits: config.traces.limits,
     spanProcessors,
+    idGenerator: ids,
   });
-  trace.setGlobalTracerProvider(tracerProvider);
+  // Requests' root spans are decided here only when they are this provider's, with its sampler.
+  const startRoot = trace.setGlobalTracerProvider(tracerProvider) ? rootSpanStarter(config.traces.sampler, ids) : undefined;
 
   const logBatch = config.logs.exporter === 'none' ? undefined : new BatchLogRecordProcessor({
     exporter: logExporter(config.logs.exporter, config.logs.otlp),
@@ -213,7 +217,7 @@ function build(config: Config, esmRequested: boolean): Running {
 
   initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch) : undefined });
 
-  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration, extractHeaders: extractedHeaders(config.propagators) };
+  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration, extractHeaders: extractedHeaders(config.propagators), startRoot };
   const httpSelected = selected.some((s) => s.name === 'http');
   // node:http is already loaded (the admin server); https is patched when the application loads it.
   if (httpSelected) instrumentServer(http.Server, 'http', serverOptions);

@@ -16,6 +16,8 @@ const { matchedRoute, constructedRoute } = require(path.join(ROOT, 'dist/express
 const { HttpServerDuration, DURATION_BUCKETS } = require(path.join(ROOT, 'dist/http-metrics.js'));
 const upstream = require(path.join(ROOT, 'node_modules/@opentelemetry/instrumentation-express/build/src/utils.js'));
 const sdkMetrics = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-metrics'));
+const sdkTrace = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-trace'));
+const { ROOT_CONTEXT: ROOT_CONTEXT_API } = require(path.join(ROOT, 'node_modules/@opentelemetry/api'));
 
 const shared = receiverPerFile();
 const { apps } = shared;
@@ -169,6 +171,29 @@ test('unsampled requests: no spans, the route still in the duration metric, the 
   assert.equal(count('/api/broken', 500), 2, text);
   // A path no route matched has no http.route.
   assert.match(text, /http_server_request_duration_seconds_count\{(?![^}]*http_route)[^}]*http_response_status_code="404"[^}]*\} 2/);
+});
+
+test('requests without a parent: sampled as the SDK ratio sampler decides their trace id, unsampled ones with valid ids and no spans', async () => {
+  const ratio = 0.5;
+  const app = launchOtelkit('otelkit-roots', { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(ratio) });
+  const port = await app.port();
+  const { TraceIdRatioBasedSampler, SamplingDecision } = sdkTrace;
+  const sdk = new TraceIdRatioBasedSampler(ratio);
+  const seen = [];
+  for (let i = 0; i < 120; i++) seen.push(await (await fetch(`http://127.0.0.1:${port}/api/trace`)).json());
+  for (const { traceId, sampled } of seen) {
+    assert.match(traceId, /^[0-9a-f]{32}$/);
+    assert.notEqual(traceId, '0'.repeat(32));
+    assert.equal(sampled, sdk.shouldSample(ROOT_CONTEXT_API, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED, traceId);
+  }
+  assert.equal(new Set(seen.map((s) => s.traceId)).size, seen.length, 'trace ids repeat');
+  const kept = seen.filter((s) => s.sampled).map((s) => s.traceId);
+  assert.ok(kept.length >= 30 && kept.length <= 90, `${kept.length} of ${seen.length} sampled at ${ratio}`);
+  await shared.rec.waitFor(() => kept.every((id) => shared.rec.spans.some((s) => s.traceId === id && s.kind === 2)) || null, { timeoutMs: 15000 });
+  await new Promise((r) => setTimeout(r, 300));
+  for (const { traceId, sampled } of seen) {
+    if (!sampled) assert.equal(shared.rec.spans.filter((s) => s.traceId === traceId).length, 0, traceId);
+  }
 });
 
 /** POSTs JSON on the agent's connection, the body sent 50 ms after the headers: a read of its own. */
