@@ -291,6 +291,13 @@ const CLOSED_ATTRIBUTE_KEYS = new Set([
   'http.route', 'express.type', 'express.name', 'db.system', 'db.system.name', 'db.operation.name', 'rpc.system', 'messaging.system',
 ]);
 
+const enum AttributeKind {
+  Closed,
+  Sensitive,
+  Url,
+  Text,
+}
+
 function maskValue(v: unknown): unknown {
   if (v === null || v === undefined || typeof v === 'boolean' || v === REDACTED) return v;
   return REDACTED;
@@ -511,10 +518,25 @@ export function createRedactor(opts: RedactOptions): Redactor {
   const redactUrl = (s: string): string => scanString(s, true, isSensitiveKey);
   const deep = new DeepRedactor(isSensitiveKey, redactString, redactUrl);
 
+  // What an attribute key asks for, looked up once per key instead of in three sets: spans
+  // carry the same few dozen keys over and over.
+  const kinds = new Map<string, AttributeKind>();
+  const kindOf = (key: string): AttributeKind => {
+    let kind = kinds.get(key);
+    if (kind !== undefined) return kind;
+    kind = CLOSED_ATTRIBUTE_KEYS.has(key) ? AttributeKind.Closed : isSensitiveKey(key) ? AttributeKind.Sensitive : URL_ATTRIBUTE_KEYS.has(key) ? AttributeKind.Url : AttributeKind.Text;
+    if (key.length <= KEY_CACHE_MAX_KEY_LENGTH) {
+      if (kinds.size >= KEY_CACHE_LIMIT) kinds.clear();
+      kinds.set(key, kind);
+    }
+    return kind;
+  };
+
   const redactAttributeValue = (key: string, v: unknown): unknown => {
-    if (CLOSED_ATTRIBUTE_KEYS.has(key)) return v;
-    if (isSensitiveKey(key)) return maskValue(v);
-    const str = URL_ATTRIBUTE_KEYS.has(key) ? redactUrl : redactString;
+    const kind = kindOf(key);
+    if (kind === AttributeKind.Closed) return v;
+    if (kind === AttributeKind.Sensitive) return maskValue(v);
+    const str = kind === AttributeKind.Url ? redactUrl : redactString;
     if (typeof v === 'string') return str(v);
     if (!Array.isArray(v)) return v;
     let out: unknown[] | undefined;

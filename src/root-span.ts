@@ -87,7 +87,7 @@ export type RootSpanStarter = (tracer: Tracer, name: string, kind: SpanKind) => 
 
 /**
  * How a request without a parent gets its span: undefined where every root is sampled
- * (always_on, parentbased_always_on), which the SDK does as cheaply. `ids` must be the id
+ * (always_on, parentbased_always_on, a ratio of 1), which the SDK does as cheaply. `ids` must be the id
  * generator of the provider behind `tracer`, and that provider's sampler the one configured.
  */
 export function rootSpanStarter(sampler: Config['traces']['sampler'], ids: PresetIdGenerator): RootSpanStarter | undefined {
@@ -103,6 +103,8 @@ export function rootSpanStarter(sampler: Config['traces']['sampler'], ids: Prese
     case 'traceidratio':
     case 'parentbased_traceidratio':
       bound = ratioUpperBound(sampler.ratio);
+      // At 1 every root is sampled: the SDK alone, without an id drawn here first.
+      if (bound > 0xffffffff) return undefined;
       break;
   }
   return (tracer, name, kind) => {
