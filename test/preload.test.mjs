@@ -157,6 +157,24 @@ test('sampling: ratio 0 samples nothing, production default samples a fraction, 
   assert.match(prod.out.stderr, /parentbased_traceidratio\(0\.1\)/);
 });
 
+test('an unsampled request without a parent propagates its own trace, marked unsampled, and exports nothing', async () => {
+  const target = launch('plain-http.js');
+  const targetPort = await target.port();
+  const app = launch('express-app.js', { OTEL_TRACES_SAMPLER_ARG: '0' });
+  const port = await app.port();
+  const seen = [];
+  for (let i = 0; i < 3; i++) seen.push(JSON.parse((await get(port, `/proxy/${targetPort}`)).text).traceparent);
+  for (const tp of seen) {
+    const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/.exec(tp ?? '');
+    assert.ok(m, `traceparent ${tp}`);
+    assert.notEqual(m[1], '0'.repeat(32));
+    assert.notEqual(m[2], '0'.repeat(16));
+  }
+  assert.equal(new Set(seen.map((tp) => tp.slice(3, 35))).size, 3, 'each request has a trace of its own');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(shared.rec.spans.length, 0);
+});
+
 test('a sampled parent is followed even at ratio 0 (parent-based)', async () => {
   const app = launch('plain-http.js', { OTEL_TRACES_SAMPLER_ARG: '0' });
   const port = await app.port();
