@@ -204,7 +204,9 @@ test('a running collector redacts secrets in logs and forwards them over OTLP/HT
     return res.status === 200;
   }, 30_000, diagnostics, exited);
 
-  const marker = `otelkit-collector-test-${process.pid}-${Date.now()}`;
+  // No long digit runs: the collector's card-number pattern would redact a pid and a timestamp
+  // joined by '-' (e.g. 4711-1764028456943), and the marker with it.
+  const marker = `otelkit-collector-test-${process.pid.toString(36)}${Date.now().toString(36)}`;
   const payload = {
     resourceLogs: [{
       resource: { attributes: [{ key: 'service.name', value: { stringValue: 'collector-test' } }] },
