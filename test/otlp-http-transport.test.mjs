@@ -214,6 +214,28 @@ test('statuses: 2xx chunked success, 503 retryable with Retry-After, 400 a failu
   }
 });
 
+test('exports queued behind one in flight go in turn; those still queued at shutdown fail', async () => {
+  const srv = await server((req, res, n) => setTimeout(() => res.end(String(n)), n === 1 ? 100 : n === 3 ? 500 : 0));
+  const t = new RawHttpTransport(params(srv.url));
+  try {
+    const answers = await Promise.all([t.send(Buffer.from('a'), 5000), t.send(Buffer.from('b'), 5000)]);
+    assert.deepEqual(answers.map((a) => a.data.toString()), ['1', '2']);
+    assert.deepEqual(srv.requests.map((r) => r.body.toString()), ['a', 'b']);
+    const pending = [t.send(Buffer.from('c'), 5000), t.send(Buffer.from('d'), 5000)];
+    await new Promise((r) => setTimeout(r, 20));
+    t.shutdown();
+    const [c, d] = await Promise.all(pending);
+    // c was in flight: its connection closed under it, and it is not sent again.
+    assert.notEqual(c.status, 'success');
+    assert.equal(srv.requests.length, 3);
+    assert.equal(d.status, 'failure');
+    assert.match(d.error.message, /shut down/);
+  } finally {
+    t.shutdown();
+    await srv.close();
+  }
+});
+
 test('a refused connection is retryable; after shutdown nothing is sent', async () => {
   const srv = await server((req, res) => res.end());
   const url = srv.url;
