@@ -2,10 +2,11 @@
 //
 // Under a ratio sampler most requests are unsampled (10% are kept at the production default),
 // and for each of them the SDK's startSpan still generates two ids, checks them, runs the
-// sampler chain, builds links, attributes and a span context and calls its span metrics: about
-// 3 µs per request in a loaded service (measured against a constant span, in one process), for a
+// sampler chain, builds links, attributes and a span context and calls its span metrics, for a
 // span that records nothing. Here the decision is one random 32-bit number, and an unsampled root
-// is a non-recording span around ids drawn directly.
+// is a non-recording span whose ids are drawn when first read. Measured on an express hello world
+// at sampling 0: 2.6 µs less per request inside one loaded process, about 1 µs between separate
+// processes.
 //
 // The decision stays the SDK sampler's. TraceIdRatioBased samples a trace id when the XOR of its
 // four 32-bit words is below ratio * (2^32 - 1); the number drawn is that XOR, and the trace id
