@@ -21,7 +21,8 @@ interface AnyExporter<T> {
 type Kind = 'otlp' | 'console';
 
 // http/protobuf and http/json come from otelkit's own bundles of the upstream exporters
-// (otlp-proto.ts, otlp-json.ts); gRPC from its packages, only installed by those who use it.
+// (otlp-proto.ts, whose traces and logs go to http: endpoints over otelkit's own transport, and
+// otlp-json.ts); gRPC from its packages, only installed by those who use it.
 const GRPC_PACKAGES: Record<Signal, string> = {
   traces: '@opentelemetry/exporter-trace-otlp-grpc',
   metrics: '@opentelemetry/exporter-metrics-otlp-grpc',
