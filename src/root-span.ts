@@ -88,8 +88,8 @@ export type RootSpanStarter = (tracer: Tracer, name: string, kind: SpanKind) => 
 
 /**
  * How a request without a parent gets its span: undefined where every root is sampled
- * (always_on, parentbased_always_on, a ratio of 1), which the SDK does as cheaply. `ids` must be the id
- * generator of the provider behind `tracer`, and that provider's sampler the one configured.
+ * (always_on, parentbased_always_on, a ratio of 1), which the SDK does as cheaply. `ids` must be
+ * the id generator of the provider behind `tracer`, and that provider's sampler the one configured.
  */
 export function rootSpanStarter(sampler: Config['traces']['sampler'], ids: PresetIdGenerator): RootSpanStarter | undefined {
   let bound: number;
