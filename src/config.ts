@@ -59,6 +59,8 @@ export interface Config {
   disabled: boolean;
   /** The application's entry script is an ES module. */
   entryIsEsm: boolean;
+  /** The directory the application's packages are resolved from: its entry script's, else the working directory. */
+  entryDir: string;
   serviceName: string;
   serviceVersion?: string;
   environment: string;
@@ -331,10 +333,13 @@ export function parseLogLevelSpec(raw: string, fallbackLevel: LogLevel): Logging
   return Object.assign(levels, { defaultLevel: defaultLevel ?? fallbackLevel });
 }
 
+function entryDir(ctx: LoadContext): string {
+  return ctx.mainScript ? path.dirname(path.resolve(ctx.mainScript)) : (ctx.cwd ?? process.cwd());
+}
+
 /** The application's package.json (name, version, module type), found upwards from its entry script. */
 function findAppPackage(ctx: LoadContext): { name?: string; version?: string; type?: string } {
-  const start = ctx.mainScript ? path.dirname(path.resolve(ctx.mainScript)) : (ctx.cwd ?? process.cwd());
-  let dir = start;
+  let dir = entryDir(ctx);
   for (let i = 0; i < 20; i++) {
     const file = path.join(dir, 'package.json');
     try {
@@ -479,6 +484,7 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
   const config: Config = {
     disabled,
     entryIsEsm: entryIsEsm(ctx.mainScript, appPkg.type),
+    entryDir: entryDir(ctx),
     serviceName,
     serviceVersion,
     environment,

@@ -1,21 +1,86 @@
-// Registers the import-in-the-middle loader so ESM imports of instrumented modules can be
-// patched. It must happen in the preload, before the application's first import; the loader
-// runs on its own thread, so it is registered only when the application is ESM (config.entryIsEsm).
+// How an ES module application's imports reach the instrumentations. Both ways must be in
+// place in the preload, before the application's first import.
+//
+// - The bridge (the default): Node's ESM loader runs an imported CommonJS package through
+//   Module._load(filename) with no parent, which require hooks never see. The bridge sends those
+//   loads of instrumented packages through Module.prototype.require, so the lazy trigger and
+//   require-in-the-middle patch them as they patch a require. No thread, no loader.
+// - The import-in-the-middle loader: needed only when an instrumented package loads as ES module
+//   code of its own (esm-packages.ts). It runs on a thread of its own, about 10 MiB of RSS.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the Module class itself, whose _load we wrap
+import Module = require('node:module');
 import { pathToFileURL } from 'node:url';
-import * as nodeModule from 'node:module';
+import * as path from 'node:path';
 import { reportOnce } from './diag';
 
 export function registerEsmLoader(include: string[]): boolean {
-  const register = (nodeModule as { register?: (specifier: string, parentURL: string, options?: unknown) => void }).register;
+  const register = (Module as { register?: (specifier: string, parentURL: string, options?: unknown) => void }).register;
   if (typeof register !== 'function') {
-    reportOnce('esm-register', `module.register is not available in Node ${process.version}; ESM imports are not instrumented (Node 20.6 or newer is needed)`);
+    reportOnce('esm-register', `module.register is not available in Node ${process.version}; ESM imports of ES module packages are not instrumented (Node 20.6 or newer is needed)`);
     return false;
   }
   try {
     register('import-in-the-middle/hook.mjs', pathToFileURL(__filename).href, { data: { include } });
     return true;
   } catch (err) {
-    reportOnce('esm-register', 'registering the ESM loader hook failed; ESM imports are not instrumented', err);
+    reportOnce('esm-register', 'registering the ESM loader hook failed; ESM imports of ES module packages are not instrumented', err);
     return false;
   }
+}
+
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+/** The package a file under node_modules belongs to: `name` or `@scope/name`. */
+export function packageOfFile(filename: string): string | undefined {
+  const at = filename.lastIndexOf(NODE_MODULES);
+  if (at === -1) return undefined;
+  const rest = filename.slice(at + NODE_MODULES.length);
+  const parts = rest.split(path.sep);
+  if (parts.length < 2) return undefined;
+  if (parts[0].startsWith('@')) return parts.length > 2 ? `${parts[0]}/${parts[1]}` : undefined;
+  return parts[0];
+}
+
+interface ModuleInternals {
+  _load(request: string, parent: unknown, isMain: boolean): unknown;
+  _cache: Record<string, { exports: unknown; loaded: boolean } | undefined>;
+  prototype: { require(this: unknown, id: string): unknown };
+}
+
+/**
+ * Sends the ESM loader's loads of CommonJS files of `packages` through the require chain.
+ * `beforeLoad` runs first with the package name (it enables the package's instrumentation).
+ * Returns a require through the current chain, from the bridge's own parent module.
+ */
+export function bridgeEsmImports(packages: ReadonlySet<string>, beforeLoad: (pkg: string) => void, fromDir: string): (id: string) => unknown {
+  const M = Module as unknown as ModuleInternals;
+  // The parent the bridged requires are made from; an absolute request resolves the same from anywhere.
+  const parent = new Module(path.join(fromDir, '[otelkit-esm-bridge]'));
+  const load = M._load;
+  M._load = function otelkitEsmBridge(this: unknown, request: string, from: unknown, isMain: boolean) {
+    // Only the ESM loader calls with no parent at all (undefined; the CommonJS entry gets null).
+    if (from !== undefined || isMain || typeof request !== 'string' || !path.isAbsolute(request)) {
+      return load.call(this, request, from, isMain);
+    }
+    const pkg = packageOfFile(request);
+    if (pkg === undefined || !packages.has(pkg)) return load.call(this, request, from, isMain);
+    try {
+      beforeLoad(pkg);
+    } catch (err) {
+      reportOnce(`esm-bridge:${pkg}`, `instrumenting ${pkg} for ESM imports failed`, err);
+    }
+    // The ESM loader made this module object and will read what it exports. Loading it would
+    // snapshot its exports inside Node before the instrumentation has patched them; an
+    // instrumentation that replaces a package's exports (pino's) would be lost. So a fresh module
+    // is loaded through require, and the loader's module is handed what require returned.
+    const esmModule = M._cache[request];
+    if (esmModule?.loaded === false) delete M._cache[request];
+    const exports = M.prototype.require.call(parent, request);
+    if (esmModule?.loaded === false) {
+      esmModule.exports = exports;
+      esmModule.loaded = true;
+    }
+    return exports;
+  };
+  return (id) => M.prototype.require.call(parent, id);
 }

@@ -4,15 +4,19 @@
 //
 // How: a cheap wrapper around Module.prototype.require (outermost, so it runs before
 // require-in-the-middle) enables the instrumentation just before the target module loads,
-// so its own hooks see that load, including the package's internal files. For ESM, an
-// import-in-the-middle hook on the same names does the same and replays the instrumentation's
-// hook for the module that triggered it (IITM does not call hooks added during its dispatch).
+// so its own hooks see that load, including the package's internal files. For an ES module
+// application, either the bridge (esm-hooks.ts) sends the ESM loader's loads of CommonJS
+// packages through that same require chain, or, when an instrumented package is ES module
+// code, an import-in-the-middle hook on the same names does the same and replays the
+// instrumentation's hook for the module that triggered it (IITM does not call hooks added
+// during its dispatch).
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Module class itself, whose prototype.require we wrap
 import Module = require('node:module');
 import * as path from 'node:path';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { Config } from './config';
 import { emit, reportOnce } from './diag';
+import { bridgeEsmImports } from './esm-hooks';
 
 export interface InstrumentationSpec {
   /** Short name, as OTEL_NODE_ENABLED_INSTRUMENTATIONS spells it. */
@@ -91,6 +95,23 @@ export function esmHookTargets(specs: readonly InstrumentationSpec[]): string[] 
   return specs.flatMap((s) => s.modules);
 }
 
+/** The packages (not built-in modules) among the instrumentations' trigger modules. */
+export function targetPackages(specs: readonly InstrumentationSpec[]): string[] {
+  const names = new Set<string>();
+  for (const m of esmHookTargets(specs)) {
+    const pkg = packageName(m);
+    if (pkg !== undefined && !Module.isBuiltin(m)) names.add(pkg);
+  }
+  return [...names];
+}
+
+/**
+ * How ES module imports reach the instrumentations: not at all (a CommonJS application), the
+ * require bridge from the directory the application resolves packages from, or the
+ * import-in-the-middle loader.
+ */
+export type EsmHooks = { kind: 'none' } | { kind: 'bridge'; fromDir: string } | { kind: 'loader' };
+
 export type ConfigFor = (name: string) => InstrumentationConfig | undefined;
 
 interface ModuleDefinitionLike {
@@ -103,12 +124,6 @@ interface InstrumentationInternals {
 }
 
 const active = new Map<string, Instrumentation>();
-
-let esmLoaderActive = false;
-/** Set by the preload when it registered the import-in-the-middle loader. */
-export function setEsmLoaderActive(on: boolean): void {
-  esmLoaderActive = on;
-}
 
 export type AfterActivate = (name: string, instrumentation: Instrumentation) => void;
 
@@ -148,7 +163,7 @@ function packageName(id: string): string | undefined {
  * Enables instrumentations lazily. Those without trigger modules start now. Returns the names
  * enabled right away.
  */
-export function installLazyInstrumentations(specs: readonly InstrumentationSpec[], configFor: ConfigFor, after?: AfterActivate): string[] {
+export function installLazyInstrumentations(specs: readonly InstrumentationSpec[], configFor: ConfigFor, after?: AfterActivate, esm: EsmHooks = { kind: 'none' }): string[] {
   const pending = new Map<string, InstrumentationSpec>();
   const now: string[] = [];
   for (const s of specs) {
@@ -195,7 +210,24 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
   };
 
   if (pending.has('undici')) wrapGlobalFetch(() => pending.has('undici') && trigger('undici'));
-  installEsmTrigger(pending, trigger, specs);
+  if (esm.kind === 'loader') installEsmTrigger(pending, trigger, specs);
+  if (esm.kind === 'bridge') {
+    const requireFromBridge = bridgeEsmImports(new Set(targetPackages(specs)), (pkg) => {
+      if (pending.has(pkg)) trigger(pkg);
+    }, esm.fromDir);
+    // An ESM import of a built-in module is seen by no hook at all. Load the instrumented ones
+    // now, through the require chain (which patches them), and copy the patched exports into
+    // their ESM namespaces, which are created from the CommonJS exports.
+    const builtins = esmHookTargets(specs).filter((m) => Module.isBuiltin(m));
+    for (const m of builtins) {
+      try {
+        requireFromBridge(m);
+      } catch (err) {
+        reportOnce(`esm-builtin:${m}`, `instrumenting node:${m} for ESM imports failed`, err);
+      }
+    }
+    if (builtins.length > 0) Module.syncBuiltinESMExports();
+  }
   return now;
 }
 
@@ -217,8 +249,6 @@ function installEsmTrigger(
   trigger: (id: string) => boolean,
   specs: readonly InstrumentationSpec[],
 ): void {
-  // Loading import-in-the-middle costs start-up time; a CommonJS-only process has no use for it.
-  if (!esmLoaderActive) return;
   let Hook: new (modules: string[], opts: { internals: boolean }, fn: (exports: unknown, name: string, baseDir?: string) => unknown) => unknown;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -10,7 +10,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Config } from './config';
-import { guard, handleSdkError } from './diag';
+import { emit, guard, handleSdkError, reportOnce } from './diag';
 import { isTracingSuppressed, setGlobalErrorHandler } from '@opentelemetry/core';
 import { buildResource } from './resource';
 import { buildPropagator, buildSampler, extractedHeaders } from './sampling';
@@ -26,8 +26,9 @@ import { sampledParentsOnly } from './sampled-only';
 import { HttpServerDuration } from './http-metrics';
 import { startAdminServer } from './admin';
 import { useContextManager } from './fast-context';
-import { esmHookTargets, installLazyInstrumentations, selectInstrumentations, setEsmLoaderActive } from './instrumentations';
+import { esmHookTargets, installLazyInstrumentations, selectInstrumentations, targetPackages, type EsmHooks, type InstrumentationSpec } from './instrumentations';
 import { registerEsmLoader } from './esm-hooks';
+import { firstEsmPackage } from './esm-packages';
 import { bounded, installShutdownHandlers } from './shutdown';
 import { createRedactor, type Redactor } from './redact';
 import { RedactingSpanProcessor } from './redact-spans';
@@ -99,7 +100,7 @@ function instrumentationConfigs(config: Config): (name: string) => Instrumentati
   };
 }
 
-function startLine(config: Config, enabledNow: string[], esm: boolean): Record<string, unknown> {
+function startLine(config: Config, enabledNow: string[], esm: EsmHooks): Record<string, unknown> {
   const endpoint = (o: Config['traces']['otlp']) => ({
     endpoint: o.endpoint,
     protocol: o.protocol,
@@ -117,7 +118,7 @@ function startLine(config: Config, enabledNow: string[], esm: boolean): Record<s
     },
     logs: config.logs.exporter === 'otlp' ? { exporter: 'otlp', ...endpoint(config.logs.otlp) } : { exporter: config.logs.exporter },
     sampler: config.traces.sampler.name.endsWith('traceidratio') ? `${config.traces.sampler.name}(${config.traces.sampler.ratio})` : config.traces.sampler.name,
-    esm_hooks: esm,
+    esm_hooks: esm.kind === 'none' ? false : esm.kind,
     instrumentations_at_start: enabledNow,
   };
 }
@@ -132,6 +133,20 @@ function recordCrash(error: unknown, origin: string): void {
   getLogger('otelkit').error(origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception', err);
 }
 
+/** The bridge, unless an installed instrumented package is ES module code: that takes the loader. */
+function esmHooks(selected: readonly InstrumentationSpec[], entryDir: string): EsmHooks {
+  let esmPackage: string | undefined;
+  try {
+    esmPackage = firstEsmPackage(targetPackages(selected), entryDir);
+  } catch (err) {
+    reportOnce('esm-packages', 'could not inspect the installed packages; the ESM loader hook is registered', err);
+    esmPackage = '(unknown)';
+  }
+  if (esmPackage === undefined) return { kind: 'bridge', fromDir: entryDir };
+  emit('debug', `${esmPackage} loads as an ES module: registering the import-in-the-middle loader`);
+  return registerEsmLoader(esmHookTargets(selected)) ? { kind: 'loader' } : { kind: 'bridge', fromDir: entryDir };
+}
+
 /** Builds and starts everything; called once by start() with a config that is not disabled. */
 export function compose(config: Config, esmRequested: boolean): void {
   if (running) return;
@@ -144,9 +159,8 @@ function build(config: Config, esmRequested: boolean): Running {
   const resource = buildResource(config);
 
   const selected = selectInstrumentations(config.instrumentations);
-  // Register the ESM loader first: it must be in place before the application's imports.
-  const esm = esmRequested && config.entryIsEsm ? registerEsmLoader(esmHookTargets(selected)) : false;
-  setEsmLoaderActive(esm);
+  // Decided (and a loader registered) first: it must be in place before the application's imports.
+  const esm: EsmHooks = esmRequested && config.entryIsEsm ? esmHooks(selected, config.entryDir) : { kind: 'none' };
 
   setGlobalErrorHandler((err) => handleSdkError(err, isReportedExportError));
   const contextManager = new AsyncLocalStorageContextManager().enable();
@@ -232,7 +246,7 @@ function build(config: Config, esmRequested: boolean): Running {
     // hello world). Every request keeps its route, on the server span and the duration metric.
     if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
-  });
+  }, esm);
   // Runtime metrics are otelkit's own but answer to the upstream instrumentation's name.
   const runtime = config.instrumentations;
   const runtimeOn = !runtime.disabled.includes('runtime-node') && (!runtime.enabled || runtime.enabled.includes('runtime-node'));

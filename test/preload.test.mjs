@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { startOtlpReceiver } from './support/otlp-receiver.mjs';
 import { receiverPerFile } from './support/receiver-per-file.mjs';
-import { startApp, get, freePort } from './support/app.mjs';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startApp, get, freePort, ROOT, FIXTURES } from './support/app.mjs';
 
 const shared = receiverPerFile();
 const { apps } = shared;
@@ -59,6 +62,54 @@ for (const [label, script, preload] of [
     assert.equal(shared.rec.requests.find((r) => r.signal === 'traces').contentType, 'application/x-protobuf', 'http/protobuf is the default');
   });
 }
+
+const startLine = async (app) => {
+  await app.waitFor(/otelkit started/, { stream: 'stderr' });
+  return app.diagLines().find((l) => l.msg === 'otelkit started');
+};
+
+test('ESM app with CommonJS packages: no loader thread; a built-in named import and a replaced export are instrumented', async () => {
+  const app = launch('express-app.mjs');
+  const port = await app.port();
+  // Every instrumented package installed here loads as CommonJS, so the bridge is enough.
+  assert.equal((await startLine(app)).esm_hooks, 'bridge');
+  const res = await get(port, '/call/9');
+  assert.deepEqual(JSON.parse(res.text), { called: 200 });
+  const spans = await shared.rec.waitFor(() => {
+    const outer = serverSpans('GET /call/:id')[0];
+    const s = outer && shared.rec.spans.filter((x) => x.traceId === outer.traceId);
+    return s?.length >= 3 ? s : null;
+  });
+  const outer = spans.find((s) => s.kind === 2 && s.name === 'GET /call/:id');
+  const client = spans.find((s) => s.kind === 3);
+  const inner = spans.find((s) => s.kind === 2 && s.name === 'GET /orders/:id');
+  assert.ok(client, 'import { get } from "node:http" makes a client span in the request\'s trace');
+  assert.equal(inner.parentSpanId, client.spanId, 'and propagates the context');
+  // pino's instrumentation returns a new pino function; the ESM default import must be that one.
+  const line = (await app.waitFor(/\{[^\n]*"calling orders"[^\n]*\}/))[0];
+  assert.equal(JSON.parse(line).trace_id, outer.traceId, 'pino record correlated with the request');
+});
+
+test('ESM app with an installed ES module package: the import-in-the-middle loader is registered', async () => {
+  // A fake ES-module-only package under an instrumented name, found from the app's directory.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otelkit-esm-loader-'));
+  fs.mkdirSync(path.join(dir, 'node_modules', 'openai'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'node_modules', 'openai', 'package.json'), JSON.stringify({ name: 'openai', version: '0.0.1', type: 'module', exports: './index.js' }));
+  fs.writeFileSync(path.join(dir, 'node_modules', 'openai', 'index.js'), 'export const ok = true;\n');
+  // The app's other imports (express) resolve from the repository, as a hoisted install would.
+  fs.symlinkSync(path.join(ROOT, 'node_modules', 'express'), path.join(dir, 'node_modules', 'express'), 'dir');
+  fs.writeFileSync(path.join(dir, 'app.mjs'), fs.readFileSync(path.join(FIXTURES, 'express-app.mjs'), 'utf8').replace("import pino from 'pino';", "import { ok } from 'openai';\nconst pino = () => ({ info() {} });\nif (!ok) throw new Error('openai fake not loaded');"));
+  const app = launch(path.join(dir, 'app.mjs'));
+  const port = await app.port();
+  assert.equal((await startLine(app)).esm_hooks, 'loader');
+  await get(port, '/orders/3');
+  const [span] = await shared.rec.waitFor(() => {
+    const s = serverSpans('GET /orders/:id');
+    return s.length ? s : null;
+  });
+  assert.equal(span.attributes['http.route'], '/orders/:id', 'express patched through the loader');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 test('ignored paths create no spans; other paths do', async () => {
   const app = launch('express-app.js');
