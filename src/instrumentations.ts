@@ -215,10 +215,12 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
     const requireFromBridge = bridgeEsmImports(new Set(targetPackages(specs)), (pkg) => {
       if (pending.has(pkg)) trigger(pkg);
     }, esm.fromDir);
-    // An ESM import of a built-in module is seen by no hook at all. Load the instrumented ones
-    // now, through the require chain (which patches them), and copy the patched exports into
-    // their ESM namespaces, which are created from the CommonJS exports.
-    const builtins = esmHookTargets(specs).filter((m) => Module.isBuiltin(m));
+    // An ESM import of a built-in module is seen by no hook at all. node:http and node:https
+    // are loaded now, through the require chain (which patches them), and their patched exports
+    // copied into their ESM namespaces: outgoing requests are what a trace cannot do without.
+    // dns, net and fs stay lazy, as in a CommonJS application, where only a package requiring
+    // them turns them on (eagerly, every listen() would start a trace of its own dns.lookup).
+    const builtins = specs.filter((s) => s.name === 'http').flatMap((s) => s.modules);
     for (const m of builtins) {
       try {
         requireFromBridge(m);
