@@ -84,3 +84,50 @@ export function bridgeEsmImports(packages: ReadonlySet<string>, beforeLoad: (pkg
   };
   return (id) => M.prototype.require.call(parent, id);
 }
+
+type Fn = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * ESM imports of node:http and node:https are seen by no hook. Their request() and get() are
+ * replaced by stubs, copied into the modules' ESM namespaces, that call `onFirstCall` once (it
+ * loads and patches the http instrumentation, about 30 ms that a process making no outgoing
+ * request never pays) and then call what the module exports by then: the instrumentation's
+ * wrapper, which calls a stub it wrapped, which calls Node's function.
+ */
+export function instrumentOnFirstRequest(onFirstCall: () => void): void {
+  const M = Module as unknown as ModuleInternals;
+  let fired = false;
+  // One flag for all four stubs: the wrapper of get() calls the wrapped request(), whose stub
+  // must then go straight to Node's function, not into the wrapper again (two client spans).
+  let entered = false;
+  for (const id of ['node:http', 'node:https']) {
+    // Module._load, not require: the require hooks must not see these modules before the
+    // instrumentation is enabled, or require-in-the-middle would remember them as unpatched.
+    const exports = M._load(id, null, false) as Record<string, unknown>;
+    for (const name of ['request', 'get']) {
+      const original = exports[name];
+      if (typeof original !== 'function') continue;
+      const stub = function (this: unknown, ...args: unknown[]): unknown {
+        if (!fired) {
+          fired = true;
+          try {
+            onFirstCall();
+          } catch (err) {
+            reportOnce('esm-http', 'instrumenting node:http for ESM imports failed', err);
+          }
+        }
+        const current = exports[name];
+        if (entered || current === stub || typeof current !== 'function') return (original as Fn).apply(this, args);
+        entered = true;
+        try {
+          return (current as Fn).apply(this, args);
+        } finally {
+          entered = false;
+        }
+      };
+      Object.defineProperty(stub, 'name', { value: (original as Fn).name });
+      exports[name] = stub;
+    }
+  }
+  Module.syncBuiltinESMExports();
+}

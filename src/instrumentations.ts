@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { Config } from './config';
 import { emit, reportOnce } from './diag';
-import { bridgeEsmImports } from './esm-hooks';
+import { bridgeEsmImports, instrumentOnFirstRequest } from './esm-hooks';
 
 export interface InstrumentationSpec {
   /** Short name, as OTEL_NODE_ENABLED_INSTRUMENTATIONS spells it. */
@@ -215,20 +215,19 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
     const requireFromBridge = bridgeEsmImports(new Set(targetPackages(specs)), (pkg) => {
       if (pending.has(pkg)) trigger(pkg);
     }, esm.fromDir);
-    // An ESM import of a built-in module is seen by no hook at all. node:http and node:https
-    // are loaded now, through the require chain (which patches them), and their patched exports
-    // copied into their ESM namespaces: outgoing requests are what a trace cannot do without.
-    // dns, net and fs stay lazy, as in a CommonJS application, where only a package requiring
-    // them turns them on (eagerly, every listen() would start a trace of its own dns.lookup).
-    const builtins = specs.filter((s) => s.name === 'http').flatMap((s) => s.modules);
-    for (const m of builtins) {
-      try {
-        requireFromBridge(m);
-      } catch (err) {
-        reportOnce(`esm-builtin:${m}`, `instrumenting node:${m} for ESM imports failed`, err);
-      }
+    // ESM imports of built-in modules are seen by no hook. node:http and node:https get stubs
+    // that instrument them on the first outgoing request. dns, net and fs stay lazy, as in a
+    // CommonJS application, where only a package requiring them turns them on (eagerly, every
+    // listen() would start a trace of its own dns.lookup).
+    if (specs.some((s) => s.name === 'http')) {
+      instrumentOnFirstRequest(() => {
+        // Through the require chain: the lazy trigger enables the instrumentation, then
+        // require-in-the-middle patches each module (once; later calls are cache hits).
+        requireFromBridge('http');
+        requireFromBridge('https');
+        Module.syncBuiltinESMExports();
+      });
     }
-    if (builtins.length > 0) Module.syncBuiltinESMExports();
   }
   return now;
 }

@@ -90,6 +90,22 @@ test('ESM app with CommonJS packages: no loader thread; a built-in named import 
   assert.equal(JSON.parse(line).trace_id, outer.traceId, 'pino record correlated with the request');
 });
 
+test('ESM app on node:http alone: the first outgoing request is instrumented, once', async () => {
+  const app = launch('http-client.mjs');
+  const port = await app.port();
+  assert.equal((await startLine(app)).esm_hooks, 'bridge');
+  assert.equal(JSON.parse((await get(port, '/call')).text).called, 200);
+  const spans = await shared.rec.waitFor(() => {
+    const s = shared.rec.spans.filter((x) => x.attributes['url.path'] === '/inner' || x.kind === 3);
+    return s.length >= 2 ? s : null;
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const clients = shared.rec.spans.filter((x) => x.kind === 3);
+  assert.equal(clients.length, 1, `one client span: ${clients.map((c) => c.name)}`);
+  const inner = spans.find((x) => x.kind === 2 && x.attributes['url.path'] === '/inner');
+  assert.equal(inner.parentSpanId, clients[0].spanId, 'the outgoing request carried the context');
+});
+
 test('ESM app with an installed ES module package: the import-in-the-middle loader is registered', async () => {
   // A fake ES-module-only package under an instrumented name, found from the app's directory.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otelkit-esm-loader-'));
