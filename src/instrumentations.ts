@@ -107,10 +107,10 @@ export function targetPackages(specs: readonly InstrumentationSpec[]): string[] 
 
 /**
  * How ES module imports reach the instrumentations: not at all (a CommonJS application), the
- * require bridge from the directory the application resolves packages from, or the
- * import-in-the-middle loader.
+ * require bridge (for the instrumented packages, from the directory the application resolves
+ * them from), or the import-in-the-middle loader.
  */
-export type EsmHooks = { kind: 'none' } | { kind: 'bridge'; fromDir: string } | { kind: 'loader' };
+export type EsmHooks = { kind: 'none' } | { kind: 'bridge'; fromDir: string; packages: readonly string[] } | { kind: 'loader' };
 
 export type ConfigFor = (name: string) => InstrumentationConfig | undefined;
 
@@ -212,7 +212,7 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
   if (pending.has('undici')) wrapGlobalFetch(() => pending.has('undici') && trigger('undici'));
   if (esm.kind === 'loader') installEsmTrigger(pending, trigger, specs);
   if (esm.kind === 'bridge') {
-    const requireFromBridge = bridgeEsmImports(new Set(targetPackages(specs)), (pkg) => {
+    const requireFromBridge = bridgeEsmImports(new Set(esm.packages), (pkg) => {
       if (pending.has(pkg)) trigger(pkg);
     }, esm.fromDir);
     // ESM imports of built-in modules are seen by no hook. node:http and node:https get stubs

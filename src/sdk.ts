@@ -135,16 +135,18 @@ function recordCrash(error: unknown, origin: string): void {
 
 /** The bridge, unless an installed instrumented package is ES module code: that takes the loader. */
 function esmHooks(selected: readonly InstrumentationSpec[], entryDir: string): EsmHooks {
+  const packages = targetPackages(selected);
   let esmPackage: string | undefined;
   try {
-    esmPackage = firstEsmPackage(targetPackages(selected), entryDir);
+    esmPackage = firstEsmPackage(packages, entryDir);
   } catch (err) {
     reportOnce('esm-packages', 'could not inspect the installed packages; the ESM loader hook is registered', err);
     esmPackage = '(unknown)';
   }
-  if (esmPackage === undefined) return { kind: 'bridge', fromDir: entryDir };
+  const bridge: EsmHooks = { kind: 'bridge', fromDir: entryDir, packages };
+  if (esmPackage === undefined) return bridge;
   emit('debug', `${esmPackage} loads as an ES module: registering the import-in-the-middle loader`);
-  return registerEsmLoader(esmHookTargets(selected)) ? { kind: 'loader' } : { kind: 'bridge', fromDir: entryDir };
+  return registerEsmLoader(esmHookTargets(selected)) ? { kind: 'loader' } : bridge;
 }
 
 /** Builds and starts everything; called once by start() with a config that is not disabled. */
