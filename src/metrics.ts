@@ -9,6 +9,7 @@ import type { Config, Signal } from './config';
 import { reportOnce } from './diag';
 import { metricExporter } from './exporters';
 import { exportStats } from './export-health';
+import { InstrumentMeterProvider } from './instrument-metrics';
 
 interface Serializer {
   serialize(rm: unknown): string;
@@ -110,10 +111,17 @@ function registerProcessAndSelfMetrics(provider: MeterProvider): void {
   }, [cpu, mem, failures, dropped]);
 }
 
-/** producers: metrics aggregated outside the SDK (the HTTP server duration), read by every reader. */
+/**
+ * producers: metrics aggregated outside the SDK (the HTTP server duration), read by every reader,
+ * as are the instrumentations' counters and histograms (instrument-metrics.ts).
+ */
 export function buildMetrics(config: Config, resource: Resource, producers: MetricProducer[]): MetricsSetup {
   const readers: MetricReader[] = [];
   let prometheus: PrometheusReader | undefined;
+  // The provider is made after its readers, which need the producer first.
+  let provider: MeterProvider | undefined;
+  const instruments = new InstrumentMeterProvider(() => provider as MeterProvider);
+  producers = [...producers, instruments];
   for (const kind of config.metrics.exporters) {
     if (kind === 'prometheus') {
       prometheus = new PrometheusReader(producers);
@@ -127,8 +135,10 @@ export function buildMetrics(config: Config, resource: Resource, producers: Metr
       }));
     }
   }
-  const provider = new MeterProvider({ resource, readers });
-  metrics.setGlobalMeterProvider(provider);
+  provider = new MeterProvider({ resource, readers });
+  // Without a reader nothing would collect what the instruments aggregate: the SDK's records
+  // then cost nothing either.
+  metrics.setGlobalMeterProvider(readers.length > 0 ? instruments : provider);
   if (readers.length > 0) registerProcessAndSelfMetrics(provider);
   return { provider, prometheus };
 }

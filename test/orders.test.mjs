@@ -261,6 +261,18 @@ test('an unsampled request reads and writes Redis and PostgreSQL as a sampled on
     assert.equal(miss.headers.get('x-cache'), 'miss');
     // The pg instrumentation is bypassed too, but its duration metric still counts the SELECT.
     assert.equal(await selectCount(), selectsBefore + 1, 'db.client.operation.duration counted the unsampled SELECT');
+    // And the pool's connections (the counter pg updates on every acquire and release). pg
+    // reads the pool's counts when it emits 'release', before the connection is idle again: the
+    // last one released still counts as used.
+    const metrics = await (await fetch(`http://127.0.0.1:${ordersAdminPort}/metrics`)).text();
+    const connections = (state) => {
+      const line = metrics.split('\n').find((l) => l.startsWith('db_client_connection_count{') && l.includes(`db_client_connection_state="${state}"`));
+      assert.ok(line, `db.client.connection.count{state=${state}} is in /metrics`);
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const used = connections('used');
+    const idle = connections('idle');
+    assert.ok(used >= 0 && idle >= 0 && used + idle >= 1, `used ${used}, idle ${idle}: the pool has connections`);
     // The unsampled request cached the order again (SET through the bypassed instrumentation).
     assert.equal(JSON.parse(await direct.get(`order:${id}`)).id, id);
 
