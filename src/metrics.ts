@@ -119,8 +119,8 @@ export function buildMetrics(config: Config, resource: Resource, producers: Metr
   const readers: MetricReader[] = [];
   let prometheus: PrometheusReader | undefined;
   // The provider is made after its readers, which need the producer first.
-  let provider: MeterProvider | undefined;
-  const instruments = new InstrumentMeterProvider(() => provider as MeterProvider);
+  const sdk: { provider?: MeterProvider } = {};
+  const instruments = new InstrumentMeterProvider(() => sdk.provider as MeterProvider);
   producers = [...producers, instruments];
   for (const kind of config.metrics.exporters) {
     if (kind === 'prometheus') {
@@ -135,7 +135,7 @@ export function buildMetrics(config: Config, resource: Resource, producers: Metr
       }));
     }
   }
-  provider = new MeterProvider({ resource, readers });
+  const provider = (sdk.provider = new MeterProvider({ resource, readers }));
   // Without a reader nothing would collect what the instruments aggregate: the SDK's records
   // then cost nothing either.
   metrics.setGlobalMeterProvider(readers.length > 0 ? instruments : provider);
