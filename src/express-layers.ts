@@ -6,7 +6,7 @@
 // the layer is ignored; here a request without layer spans costs a push and a pop per mounted
 // path and one route computation, and a sampled one skips the per-call closures and Array copies.
 import { SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { getRPCMetadata, RPCType } from '@opentelemetry/core';
+import { getRPCMetadata, RPCType, type RPCMetadata } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { activeContext, withContext } from './fast-context';
 
@@ -45,6 +45,8 @@ class LayerStore {
   readonly paths: string[] = [];
   private route: string | undefined;
   private dirty = true;
+  /** The request's RPC metadata, read from the context of its first layer (null: none there). */
+  rpc: RPCMetadata | null | undefined = undefined;
 
   constructor(private readonly originalUrl: string) {}
 
@@ -163,7 +165,7 @@ export function useOwnLayerWrapper(instrumentation: Instrumentation, opts: Layer
     const original = layer.handle;
     // Error handlers (four parameters) are left alone, as upstream does.
     if (typeof original !== 'function' || original.length === 4) return;
-    layer.handle = wrapLayer(layer, layerPath, original, () => inst.tracer, opts);
+    layer.handle = opts.layerSpans ? wrapLayer(layer, layerPath, original, () => inst.tracer) : routeOnly(layer, layerPath, original);
     // handle can carry state (a router's stack); reads and writes go to the original.
     for (const key in original) {
       Object.defineProperty(layer.handle, key, {
@@ -176,7 +178,31 @@ export function useOwnLayerWrapper(instrumentation: Instrumentation, opts: Layer
   };
 }
 
-function wrapLayer(layer: Layer, layerPath: string | undefined, original: Handle, tracer: () => Tracer, opts: LayerOptions): Handle {
+/**
+ * The wrapper without layer spans (production): it keeps the request's route up to date, as the
+ * full wrapper does for unsampled requests, reading the RPC metadata once per request.
+ */
+function routeOnly(layer: Layer, layerPath: string | undefined, original: Handle): Handle {
+  const type = layerType(layer);
+  return function otelkitRoute(this: unknown, req: Request): unknown {
+    const store = storeOf(req);
+    const pushed = layerPath !== undefined;
+    if (pushed) store.push(layerPath);
+    let rpc = store.rpc;
+    if (rpc === undefined) {
+      const found = getRPCMetadata(activeContext());
+      rpc = store.rpc = found?.type === RPCType.HTTP ? found : null;
+    }
+    if (rpc !== null) rpc.route = store.matchedRoute();
+    // No wrapper of ours runs when the layer is done: its path goes now, but a router's stays
+    // while the routes it mounts run.
+    if (pushed && type !== LayerType.Router) store.pop();
+    // eslint-disable-next-line prefer-rest-params -- express's handle arity varies; forward what it passed
+    return original.apply(this, arguments as unknown as unknown[]);
+  } as Handle;
+}
+
+function wrapLayer(layer: Layer, layerPath: string | undefined, original: Handle, tracer: () => Tracer): Handle {
   const type = layerType(layer);
   return function otelkitLayer(this: unknown, req: Request, res: Response): unknown {
     // eslint-disable-next-line prefer-rest-params -- express's handle arity varies; forward what it passed
@@ -190,7 +216,7 @@ function wrapLayer(layer: Layer, layerPath: string | undefined, original: Handle
     if (rpc?.type === RPCType.HTTP) rpc.route = route;
 
     const parentSpan = trace.getSpan(ctx);
-    if (!opts.layerSpans || parentSpan === undefined || !parentSpan.isRecording()) {
+    if (parentSpan === undefined || !parentSpan.isRecording()) {
       // An ignored layer never calls back through a wrapper of ours to remove its path, so it
       // goes now; a router's path stays while the routes it mounts run.
       if (pushed && type !== LayerType.Router) store.pop();

@@ -177,11 +177,13 @@ function patchResponseEmit(): void {
     function emit(this: InstrumentedResponse, event: string | symbol): boolean {
       // eslint-disable-next-line prefer-rest-params
       const args = arguments as unknown as [string | symbol, ...unknown[]];
+      // Most events of a response ('prefinish', 'finish') have no listener: nothing to do.
+      if (event !== 'close' && !hasListeners(this, event)) return original.apply(this, args);
       const ex = this[kExchange];
       if (ex === undefined) return original.apply(this, args);
       if (event === 'close') finish(ex, this, undefined);
       const ctx = ex.ctx;
-      if (!hasListeners(this, event) || activeContext() === ctx) return original.apply(this, args);
+      if (activeContext() === ctx || (event === 'close' && !hasListeners(this, event))) return original.apply(this, args);
       return withContext(ctx, () => original.apply(this, args));
     },
   );
