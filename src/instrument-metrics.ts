@@ -139,6 +139,20 @@ function accepted(d: Descriptor, value: unknown): number | undefined {
   return Number.isNaN(v) ? undefined : v;
 }
 
+/** A stream's cumulative points as MetricData; undefined while it has none (the SDK reports none either). */
+function cumulative<P extends Point>(
+  descriptor: Descriptor,
+  points: P[],
+  endTime: HrTime,
+  kind: { dataPointType: DataPointType.SUM; isMonotonic: boolean } | { dataPointType: DataPointType.HISTOGRAM },
+  value: (p: P) => unknown,
+): MetricData | undefined {
+  if (points.length === 0) return undefined;
+  const dataPoints = points.map((p) => ({ attributes: p.attributes, startTime: p.startTime, endTime, value: value(p) }));
+  // The point value's type follows dataPointType, which TypeScript cannot see through `value`.
+  return { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, ...kind, dataPoints } as MetricData;
+}
+
 class SumInstrument implements Counter, UpDownCounter, Stream {
   private readonly table = new SeriesTable<SumPoint>((attributes) => ({ attributes, startTime: hrTime(), value: 0 }));
 
@@ -158,15 +172,7 @@ class SumInstrument implements Counter, UpDownCounter, Stream {
   }
 
   data(endTime: HrTime): MetricData | undefined {
-    const points = this.table.points();
-    if (points.length === 0) return undefined;
-    return {
-      descriptor: this.d,
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.SUM,
-      dataPoints: points.map((p) => ({ attributes: p.attributes, startTime: p.startTime, endTime, value: p.value })),
-      isMonotonic: this.monotonic,
-    };
+    return cumulative(this.d, this.table.points(), endTime, { dataPointType: DataPointType.SUM, isMonotonic: this.monotonic }, (p) => p.value);
   }
 }
 
@@ -215,25 +221,13 @@ class HistogramInstrument implements Histogram, Stream {
   }
 
   data(endTime: HrTime): MetricData | undefined {
-    const points = this.table.points();
-    if (points.length === 0) return undefined;
-    return {
-      descriptor: this.d,
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.HISTOGRAM,
-      dataPoints: points.map((p) => ({
-        attributes: p.attributes,
-        startTime: p.startTime,
-        endTime,
-        value: {
-          min: p.min,
-          max: p.max,
-          sum: p.sum,
-          buckets: { boundaries: [...this.boundaries], counts: [...p.counts] },
-          count: p.count,
-        },
-      })),
-    };
+    return cumulative(this.d, this.table.points(), endTime, { dataPointType: DataPointType.HISTOGRAM }, (p) => ({
+      min: p.min,
+      max: p.max,
+      sum: p.sum,
+      buckets: { boundaries: [...this.boundaries], counts: [...p.counts] },
+      count: p.count,
+    }));
   }
 }
 
