@@ -64,7 +64,18 @@ class SeriesTable<P extends Point> {
 
   constructor(private readonly create: (attributes: Attributes) => P) {}
 
-  get(attributes: Attributes): P {
+  /** The point of these attributes; undefined (and a warning) for attributes that cannot be keyed. */
+  get(attributes: Attributes): P | undefined {
+    try {
+      return this.lookup(attributes);
+    } catch (err) {
+      // A value JSON cannot encode (a BigInt): the SDK's hash throws on it too, into the caller.
+      diag.warn('metric attributes could not be keyed; measurement dropped', err);
+      return undefined;
+    }
+  }
+
+  private lookup(attributes: Attributes): P {
     const k = orderKey(attributes);
     const hit = this.byOrder.get(k);
     if (hit !== undefined) return hit;
@@ -168,7 +179,8 @@ class SumInstrument implements Counter, UpDownCounter, Stream {
       diag.warn(`negative value provided to counter ${this.d.name}: ${v}`);
       return;
     }
-    this.table.get(attributes).value += v;
+    const p = this.table.get(attributes);
+    if (p !== undefined) p.value += v;
   }
 
   data(endTime: HrTime): MetricData | undefined {
@@ -210,6 +222,7 @@ class HistogramInstrument implements Histogram, Stream {
       return;
     }
     const p = this.table.get(attributes);
+    if (p === undefined) return;
     const b = this.boundaries;
     let i = 0;
     while (i < b.length && v > b[i]) i++;
@@ -240,24 +253,27 @@ class InstrumentMeter implements Meter {
     private readonly sdk: Meter,
   ) {}
 
-  /** One stream per name (case-insensitive, as instrument names are): asking again returns it. */
-  private stream<S extends Stream>(name: string, make: () => S): S {
-    const key = name.toLowerCase();
+  /**
+   * One stream per kind and name (names are case-insensitive): asking again returns it. The same
+   * name with another kind is a stream of its own, as the SDK keeps conflicting registrations.
+   */
+  private stream<S extends Stream>(kind: InstrumentType, name: string, make: () => S): S {
+    const key = `${kind}:${name.toLowerCase()}`;
     let s = this.streams.get(key);
     if (s === undefined) this.streams.set(key, (s = make()));
     return s as S;
   }
 
   createCounter(name: string, options?: MetricOptions): Counter {
-    return this.stream(name, () => new SumInstrument(descriptorOf(name, InstrumentType.COUNTER, options), true));
+    return this.stream(InstrumentType.COUNTER, name, () => new SumInstrument(descriptorOf(name, InstrumentType.COUNTER, options), true));
   }
 
   createUpDownCounter(name: string, options?: MetricOptions): UpDownCounter {
-    return this.stream(name, () => new SumInstrument(descriptorOf(name, InstrumentType.UP_DOWN_COUNTER, options), false));
+    return this.stream(InstrumentType.UP_DOWN_COUNTER, name, () => new SumInstrument(descriptorOf(name, InstrumentType.UP_DOWN_COUNTER, options), false));
   }
 
   createHistogram(name: string, options?: MetricOptions): Histogram {
-    return this.stream(name, () => new HistogramInstrument(descriptorOf(name, InstrumentType.HISTOGRAM, options)));
+    return this.stream(InstrumentType.HISTOGRAM, name, () => new HistogramInstrument(descriptorOf(name, InstrumentType.HISTOGRAM, options)));
   }
 
   createGauge(name: string, options?: MetricOptions): Gauge {

@@ -170,3 +170,22 @@ test('gauges and observable instruments of an instrumentation scope go to the SD
   assert.equal(twice.dataPoints[0].value, 2);
   await p.sdk.shutdown();
 });
+
+test('a measurement otelkit cannot key is dropped with a warning, never thrown; one name with two kinds makes two streams', async () => {
+  const p = pair();
+  const h = p.ours.createHistogram('test.kinds');
+  const c = p.ours.createCounter('test.kinds');
+  assert.notEqual(h, c);
+  // JSON cannot encode a BigInt: the SDK's own hash throws here, into the instrumentation.
+  assert.doesNotThrow(() => h.record(1, { big: 10n }));
+  assert.doesNotThrow(() => c.add(1, { big: 10n }));
+  h.record(2, { ok: 'yes' });
+  c.add(3, { ok: 'yes' });
+  const { resourceMetrics } = await p.reader.collect();
+  const streams = resourceMetrics.scopeMetrics.filter((s) => s.scope.name === SCOPE).flatMap((s) => s.metrics);
+  assert.deepEqual(streams.map((m) => [m.descriptor.name, m.dataPointType, m.dataPoints.length]).sort(), [
+    ['test.kinds', sdkMetrics.DataPointType.HISTOGRAM, 1],
+    ['test.kinds', sdkMetrics.DataPointType.SUM, 1],
+  ].sort());
+  await p.sdk.shutdown();
+});
