@@ -5,31 +5,15 @@
 // receive is what the SDK would have produced: same name, unit, buckets, attributes, cumulative
 // points with min/max/sum, and the same cardinality limit with its overflow series.
 import { hrTime } from '@opentelemetry/core';
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
+import { ValueType, type Attributes } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type CollectionResult, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
+import { CARDINALITY_LIMIT, histogramValue, newHistogramSeries, OVERFLOW_ATTRIBUTES, recordInSeries, type HistogramSeries } from './histogram-series';
 import { VERSION } from './version';
 
 // Stable semantic-convention advice for http.server.request.duration.
 export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-// The SDK's default cardinality limit per metric stream: 1999 attribute sets, then one overflow
-// series for the rest. (The SDK applies it per collection interval; here it bounds the total.)
-const CARDINALITY_LIMIT = 2000;
 const OVERFLOW_KEY = '\u0000overflow';
-
-interface Series {
-  readonly attributes: Attributes;
-  readonly startTime: HrTime;
-  readonly counts: number[];
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-}
-
-function newSeries(attributes: Attributes): Series {
-  return { attributes, startTime: hrTime(), counts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), count: 0, sum: 0, min: Infinity, max: -Infinity };
-}
 
 function attributesOf(method: string, scheme: string, protocolVersion: string, status: number, route: string | undefined, errorType: string | undefined): Attributes {
   const a: Attributes = {
@@ -44,7 +28,7 @@ function attributesOf(method: string, scheme: string, protocolVersion: string, s
 }
 
 export class HttpServerDuration implements MetricProducer {
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, HistogramSeries>();
   /** Off when no reader exists: nothing would ever collect what is recorded. */
   enabled = true;
 
@@ -58,18 +42,12 @@ export class HttpServerDuration implements MetricProducer {
     if (s === undefined) {
       if (this.series.size >= CARDINALITY_LIMIT - 1) {
         s = this.series.get(OVERFLOW_KEY);
-        if (s === undefined) this.series.set(OVERFLOW_KEY, (s = newSeries({ 'otel.metric.overflow': true })));
+        if (s === undefined) this.series.set(OVERFLOW_KEY, (s = newHistogramSeries(OVERFLOW_ATTRIBUTES, DURATION_BUCKETS)));
       } else {
-        this.series.set(key, (s = newSeries(attributesOf(method, scheme, protocolVersion, status, route, errorType))));
+        this.series.set(key, (s = newHistogramSeries(attributesOf(method, scheme, protocolVersion, status, route, errorType), DURATION_BUCKETS)));
       }
     }
-    let i = 0;
-    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]) i++;
-    s.counts[i]++;
-    s.count++;
-    s.sum += seconds;
-    if (seconds < s.min) s.min = seconds;
-    if (seconds > s.max) s.max = seconds;
+    recordInSeries(s, DURATION_BUCKETS, seconds);
   }
 
   /** The metric as the SDK's histogram aggregation would report it (cumulative). */
@@ -85,18 +63,7 @@ export class HttpServerDuration implements MetricProducer {
       },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
-      dataPoints: [...this.series.values()].map((s) => ({
-        attributes: s.attributes,
-        startTime: s.startTime,
-        endTime,
-        value: {
-          min: s.min,
-          max: s.max,
-          sum: s.sum,
-          buckets: { boundaries: [...DURATION_BUCKETS], counts: [...s.counts] },
-          count: s.count,
-        },
-      })),
+      dataPoints: [...this.series.values()].map((s) => ({ attributes: s.attributes, startTime: s.startTime, endTime, value: histogramValue(s, DURATION_BUCKETS) })),
     };
   }
 

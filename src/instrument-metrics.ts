@@ -20,12 +20,10 @@ import { ValueType, diag, type Attributes, type BatchObservableCallback, type Co
 import { hrTime } from '@opentelemetry/core';
 import { AggregationTemporality, DataPointType, InstrumentType, type CollectionResult, type MetricData, type MetricProducer, type ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
+import { CARDINALITY_LIMIT, histogramValue, newHistogramSeries, OVERFLOW_ATTRIBUTES, recordInSeries, type HistogramSeries } from './histogram-series';
 
 // The SDK's default histogram buckets (ExplicitBucketHistogramAggregation's defaults).
 const DEFAULT_BOUNDARIES: readonly number[] = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
-// The SDK's default cardinality limit per stream: 1999 attribute sets, then one overflow series.
-const CARDINALITY_LIMIT = 2000;
-const OVERFLOW: Attributes = { 'otel.metric.overflow': true };
 // Keys built from attribute order are cached up to this many per instrument; past it (attribute
 // sets in many orders), lookups take the canonical hash.
 const MAX_ORDER_KEYS = 4 * CARDINALITY_LIMIT;
@@ -82,7 +80,7 @@ class SeriesTable<P extends Point> {
     const canonical = canonicalKey(attributes);
     let p = this.byCanonical.get(canonical);
     if (p === undefined) {
-      if (this.byCanonical.size >= CARDINALITY_LIMIT - 1) return (this.overflow ??= this.create(OVERFLOW));
+      if (this.byCanonical.size >= CARDINALITY_LIMIT - 1) return (this.overflow ??= this.create(OVERFLOW_ATTRIBUTES));
       // The SDK keeps the first attribute object of a series; a copy, so later changes to the
       // caller's object do not show.
       p = this.create({ ...attributes });
@@ -101,14 +99,6 @@ class SeriesTable<P extends Point> {
 
 interface SumPoint extends Point {
   value: number;
-}
-
-interface HistogramPoint extends Point {
-  readonly counts: number[];
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
 }
 
 interface Stream {
@@ -198,20 +188,11 @@ function boundariesOf(advised: unknown): readonly number[] {
 
 class HistogramInstrument implements Histogram, Stream {
   private readonly boundaries: readonly number[];
-  private readonly table: SeriesTable<HistogramPoint>;
+  private readonly table: SeriesTable<HistogramSeries>;
 
   constructor(private readonly d: Descriptor) {
-    this.boundaries = boundariesOf(d.advice?.explicitBucketBoundaries);
-    const size = this.boundaries.length + 1;
-    this.table = new SeriesTable<HistogramPoint>((attributes) => ({
-      attributes,
-      startTime: hrTime(),
-      counts: new Array<number>(size).fill(0),
-      count: 0,
-      sum: 0,
-      min: Infinity,
-      max: -Infinity,
-    }));
+    const boundaries = (this.boundaries = boundariesOf(d.advice?.explicitBucketBoundaries));
+    this.table = new SeriesTable<HistogramSeries>((attributes) => newHistogramSeries(attributes, boundaries));
   }
 
   record(value: number, attributes: Attributes = {}): void {
@@ -222,25 +203,11 @@ class HistogramInstrument implements Histogram, Stream {
       return;
     }
     const p = this.table.get(attributes);
-    if (p === undefined) return;
-    const b = this.boundaries;
-    let i = 0;
-    while (i < b.length && v > b[i]) i++;
-    p.counts[i]++;
-    p.count++;
-    p.sum += v;
-    if (v < p.min) p.min = v;
-    if (v > p.max) p.max = v;
+    if (p !== undefined) recordInSeries(p, this.boundaries, v);
   }
 
   data(endTime: HrTime): MetricData | undefined {
-    return cumulative(this.d, this.table.points(), endTime, { dataPointType: DataPointType.HISTOGRAM }, (p) => ({
-      min: p.min,
-      max: p.max,
-      sum: p.sum,
-      buckets: { boundaries: [...this.boundaries], counts: [...p.counts] },
-      count: p.count,
-    }));
+    return cumulative(this.d, this.table.points(), endTime, { dataPointType: DataPointType.HISTOGRAM }, (p) => histogramValue(p, this.boundaries));
   }
 }
 
