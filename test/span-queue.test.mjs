@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createTraceState, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
+import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { EncodingSpanProcessor } from '../dist/span-queue.js';
 import { exportStats } from '../dist/export-health.js';
@@ -170,14 +171,43 @@ test('full batches go at once, the rest after the delay, and unsampled spans nev
   await p.shutdown();
 });
 
+class TestReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  async onForceFlush() {}
+  async onShutdown() {}
+}
+
+/** The otel.sdk.processor.span.processed points collected now, by error.type ('' for none). */
+async function processedCounts(reader) {
+  const { resourceMetrics } = await reader.collect();
+  const counts = {};
+  for (const sm of resourceMetrics.scopeMetrics) {
+    for (const m of sm.metrics) {
+      if (m.descriptor.name !== 'otel.sdk.processor.span.processed') continue;
+      for (const dp of m.dataPoints) counts[dp.attributes['error.type'] ?? ''] = dp.value;
+    }
+  }
+  return counts;
+}
+
 test('a full queue drops spans and counts them', async () => {
   const before = exportStats('traces').droppedItems;
+  const reader = new TestReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
   const exporter = capture(null); // never answers: nothing leaves the queue but the first batch
-  const p = processor(exporter, { maxQueueSize: 20, maxExportBatchSize: 10, exportTimeoutMillis: 60_000 });
+  const p = processor(exporter, { maxQueueSize: 20, maxExportBatchSize: 10, exportTimeoutMillis: 60_000, meter: meterProvider.getMeter('@opentelemetry/sdk-trace') });
   for (const s of spans(21, 45, RESOURCE, SCOPES)) p.onEnd(s);
   // 10 in flight, 20 queued, 15 dropped.
   assert.equal(exporter.batches.length, 1);
   assert.equal(exportStats('traces').droppedItems - before, 15);
+  // The drops reach the SDK's processor metric at each collection, each counted once.
+  assert.deepEqual(await processedCounts(reader), { queue_full: 15 });
+  for (const s of spans(22, 3, RESOURCE, SCOPES)) p.onEnd(s);
+  assert.deepEqual(await processedCounts(reader), { queue_full: 18 });
+  assert.deepEqual(await processedCounts(reader), { queue_full: 18 });
+  await meterProvider.shutdown();
 });
 
 test('an export that never answers times out and the next batch goes', async () => {
