@@ -68,8 +68,9 @@ export class EncodingSpanProcessor implements SpanProcessor {
   /**
    * Spans dropped on a full queue and not yet added to `processed`. A full queue means the
    * exporter is behind (a slow or unreachable collector), and then every span ends on the drop
-   * path: there it costs a count, not a metric record (an attribute hash in the SDK, about 1.6 us
-   * a span measured). The count is added when metrics are collected.
+   * path: there it costs a count, not a metric record (an attribute object and its hash in the
+   * SDK: 25 -> 17 us a request measured on a plain http server). The count is added when metrics
+   * are collected.
    */
   private unreportedDrops = 0;
 
