@@ -184,7 +184,9 @@ export function useOwnLayerWrapper(instrumentation: Instrumentation, opts: Layer
  */
 function routeOnly(layer: Layer, layerPath: string | undefined, original: Handle): Handle {
   const type = layerType(layer);
-  return function otelkitRoute(this: unknown, req: Request): unknown {
+  // Express calls a request layer's handle with (req, res, next), never more: passed on as such,
+  // without materialising `arguments` in every layer of every request.
+  return function otelkitRoute(this: unknown, req: Request, res: unknown, next: unknown): unknown {
     const store = storeOf(req);
     const pushed = layerPath !== undefined;
     if (pushed) store.push(layerPath);
@@ -197,8 +199,7 @@ function routeOnly(layer: Layer, layerPath: string | undefined, original: Handle
     // No wrapper of ours runs when the layer is done: its path goes now, but a router's stays
     // while the routes it mounts run.
     if (pushed && type !== LayerType.Router) store.pop();
-    // eslint-disable-next-line prefer-rest-params -- express's handle arity varies; forward what it passed
-    return original.apply(this, arguments as unknown as unknown[]);
+    return original.call(this, req, res, next);
   } as Handle;
 }
 

@@ -1,7 +1,7 @@
 // The http.server.request.duration histogram, aggregated here and handed to the metric readers
 // as a MetricProducer. Recording through the SDK's Histogram costs every request an attribute
 // hash (sorted keys, JSON.stringify) and a storage lookup per reader, about 3 µs on the request
-// path; here a request costs a string key, one Map lookup and a bucket scan. What the readers
+// path; here a request costs one Map lookup by route, a few comparisons and a bucket scan. What the readers
 // receive is what the SDK would have produced: same name, unit, buckets, attributes, cumulative
 // points with min/max/sum, and the same cardinality limit with its overflow series.
 import { hrTime } from '@opentelemetry/core';
@@ -27,14 +27,45 @@ function attributesOf(method: string, scheme: string, protocolVersion: string, s
   return a;
 }
 
+/** The series a route's requests went to last, with the attributes that chose it. */
+interface LastSeries {
+  readonly series: HistogramSeries;
+  readonly method: string;
+  readonly scheme: string;
+  readonly protocolVersion: string;
+  readonly status: number;
+  readonly errorType: string | undefined;
+}
+
 export class HttpServerDuration implements MetricProducer {
   private readonly series = new Map<string, HistogramSeries>();
+  /**
+   * Checked before the key is built: most requests of a route repeat the method, status, scheme
+   * and version of the one before. Building and hashing the key string cost about 0.2 us a
+   * request; this lookup and five comparisons about 0.02. A route's string is the same object
+   * request after request (express-layers), so its hash is computed once.
+   */
+  private readonly last = new Map<string | undefined, LastSeries>();
   /** Off when no reader exists: nothing would ever collect what is recorded. */
   enabled = true;
 
   record(seconds: number, method: string, scheme: string, protocolVersion: string, status: number, route: string | undefined, errorType: string | undefined): void {
     // NaN falls in no bucket; the SDK's histogram drops it too.
     if (!this.enabled || Number.isNaN(seconds)) return;
+    const last = this.last.get(route);
+    if (last !== undefined && last.status === status && last.method === method && last.protocolVersion === protocolVersion && last.scheme === scheme && last.errorType === errorType) {
+      recordInSeries(last.series, DURATION_BUCKETS, seconds);
+      return;
+    }
+    const s = this.seriesFor(method, scheme, protocolVersion, status, route, errorType);
+    // Bounded like the series: routes are the application's templates, but one could be built
+    // from a regular expression's matches.
+    if (this.last.size >= CARDINALITY_LIMIT) this.last.clear();
+    this.last.set(route, { series: s, method, scheme, protocolVersion, status, errorType });
+    recordInSeries(s, DURATION_BUCKETS, seconds);
+  }
+
+  private seriesFor(method: string, scheme: string, protocolVersion: string, status: number, route: string | undefined, errorType: string | undefined): HistogramSeries {
     // A space cannot occur in a method, status, scheme or version, nor U+0001 in an error name:
     // two attribute sets never share a key.
     const key = `${method} ${status} ${scheme} ${protocolVersion} ${errorType ?? ''}\u0001${route ?? ''}`;
@@ -47,7 +78,7 @@ export class HttpServerDuration implements MetricProducer {
         this.series.set(key, (s = newHistogramSeries(attributesOf(method, scheme, protocolVersion, status, route, errorType), DURATION_BUCKETS)));
       }
     }
-    recordInSeries(s, DURATION_BUCKETS, seconds);
+    return s;
   }
 
   /** The metric as the SDK's histogram aggregation would report it (cumulative). */
