@@ -323,6 +323,38 @@ test('the duration histogram reports what the SDK histogram would: buckets, edge
   await provider.shutdown();
 });
 
+test('requests of one route with alternating method, status, version, scheme and error land in their own series', async () => {
+  const { ours, sdk, reader, provider } = histogramPair();
+  // The recorder remembers each route's last series. Successive records of /orders/:id here
+  // differ in exactly one attribute, each attribute in turn, so a remembered series used for
+  // the wrong set would show.
+  const sets = [
+    ['GET', 'http', '1.1', 200, '/orders/:id', undefined],
+    ['GET', 'http', '1.1', 404, '/orders/:id', undefined],
+    ['GET', 'http', '1.0', 404, '/orders/:id', undefined],
+    ['GET', 'https', '1.0', 404, '/orders/:id', undefined],
+    ['POST', 'https', '1.0', 404, '/orders/:id', undefined],
+    ['POST', 'https', '1.0', 404, '/orders/:id', 'TypeError'],
+    ['GET', 'http', '1.1', 200, undefined, undefined],
+    ['GET', 'http', '1.1', 200, '/other', undefined],
+  ];
+  for (let i = 0; i < 40; i++) {
+    // A version string built per request, as Node's parser makes it: equal, not the same object.
+    const [method, scheme, version, status, route, errorType] = sets[i % sets.length];
+    const v = `${version.slice(0, 1)}.${version.slice(2)}`;
+    ours.record(0.001 * i, method, scheme, v, status, route, errorType);
+    const attrs = { 'http.request.method': method, 'url.scheme': scheme, 'network.protocol.version': version, 'http.response.status_code': status };
+    if (route) attrs['http.route'] = route;
+    if (errorType) attrs['error.type'] = errorType;
+    sdk.record(0.001 * i, attrs);
+  }
+  const { resourceMetrics } = await reader.collect();
+  const mine = points(resourceMetrics, 'otelkit.http');
+  assert.equal(mine.points.length, sets.length);
+  assert.deepEqual(mine, points(resourceMetrics, 'sdk'));
+  await provider.shutdown();
+});
+
 test('past the cardinality limit, the duration histogram keeps one overflow series, as the SDK does', async () => {
   const { ours, sdk, reader, provider } = histogramPair();
   for (let i = 0; i < 2100; i++) {
