@@ -1,9 +1,9 @@
 // The http.server.request.duration histogram, aggregated here and handed to the metric readers
 // as a MetricProducer. Recording through the SDK's Histogram costs every request an attribute
 // hash (sorted keys, JSON.stringify) and a storage lookup per reader, about 3 µs on the request
-// path; here a request costs one Map lookup by route, a few comparisons and a bucket scan. What the readers
-// receive is what the SDK would have produced: same name, unit, buckets, attributes, cumulative
-// points with min/max/sum, and the same cardinality limit with its overflow series.
+// path; here a request costs one Map lookup by route, a few comparisons and a bucket scan. What
+// the readers receive is what the SDK would have produced: same name, unit, buckets, attributes,
+// cumulative points with min/max/sum, and the same cardinality limit with its overflow series.
 import { hrTime } from '@opentelemetry/core';
 import { ValueType, type Attributes } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type CollectionResult, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
