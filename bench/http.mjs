@@ -7,7 +7,8 @@
 // (collector/_build/otelcol-otelkit with bench/support/collector.yaml: batch, then discarded),
 // else to a local OTLP sink. The service is pinned to core 0; wrk, the collector (or sink) and the
 // databases to core 1. Configurations alternate every round; each run starts a fresh service,
-// warms it up (at least 3 s), measures, and samples RSS right after the measured window. Prints
+// warms it up (at least 3 s), measures, and samples RSS every 200 ms through the measured window
+// (its median is the run's RSS). Prints
 // one table per workload: medians of the rounds and ratios to plain node, and the service's CPU
 // time per request (user + system, all threads), which time taken by other load on the machine
 // does not distort as it does throughput.
@@ -31,6 +32,7 @@ const warmup = Math.max(3, Number(process.env.HTTP_WARMUP_SECONDS) || 3);
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 const CONNECTIONS = 32;
+const RSS_SAMPLE_MS = 200;
 const OFFICIAL = '@opentelemetry/auto-instrumentations-node/register';
 
 function fail(message) {
@@ -145,9 +147,13 @@ async function runOnce(w, ctx, c, common) {
     };
     await wrk(warmup, 'warmup'); // JIT, lazy loading (exporters load on the first export), first exports, cache fill
     const cpuBefore = cpuSeconds(child.pid);
-    const out = await wrk(seconds, 'measure');
+    // Under load the heap saws up and down between collections by several MiB: one sample lands
+    // anywhere on that curve, the median of samples through the window is its steady level.
+    const rssSamples = [];
+    const sampler = setInterval(() => rssSamples.push(rssMiB(child.pid)), RSS_SAMPLE_MS);
+    const out = await wrk(seconds, 'measure').finally(() => clearInterval(sampler));
     const cpu = cpuSeconds(child.pid) - cpuBefore;
-    const rss = rssMiB(child.pid); // steady state: right after the measured window, still running
+    const rss = rssSamples.length > 0 ? median(rssSamples) : rssMiB(child.pid);
     if (exited()) throw failure(`the service exited during the run (${exited()})`);
     const r = parseWrk(out);
     if (!Number.isFinite(r.rps)) throw failure(`cannot read wrk's output:\n${out}`);
