@@ -8,10 +8,9 @@
 // else to a local OTLP sink. The service is pinned to core 0; wrk, the collector (or sink) and the
 // databases to core 1. Configurations alternate every round; each run starts a fresh service,
 // warms it up (at least 3 s), measures, and samples RSS every 200 ms through the measured window
-// (its median is the run's RSS). Prints
-// one table per workload: medians of the rounds and ratios to plain node, and the service's CPU
-// time per request (user + system, all threads), which time taken by other load on the machine
-// does not distort as it does throughput.
+// (its median is the run's RSS). Prints one table per workload: medians of the rounds and ratios
+// to plain node, and the service's CPU time per request (user + system, all threads), which time
+// taken by other load on the machine does not distort as it does throughput.
 //
 //   node bench/http.mjs [rounds] [seconds]
 //   HTTP_WORKLOADS=hello,orders    the workloads to run (default: both)

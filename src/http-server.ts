@@ -105,13 +105,13 @@ function readPeer(req: IncomingMessage): string | undefined {
 }
 
 /** Span attributes known at request start; computed only for sampled requests. */
-function requestAttributes(req: IncomingMessage, method: string, scheme: string, path: string, query: string | undefined, peer: string | undefined): Attributes {
+function requestAttributes(req: IncomingMessage, method: string, version: string, scheme: string, path: string, query: string | undefined, peer: string | undefined): Attributes {
   const [address, port] = hostAndPort(req);
   const a: Attributes = {
     'http.request.method': method,
     'url.scheme': scheme,
     'url.path': path,
-    'network.protocol.version': req.httpVersion,
+    'network.protocol.version': version,
   };
   if (method === '_OTHER') a['http.request.method_original'] = req.method;
   if (query !== undefined) a['url.query'] = query;
@@ -251,11 +251,12 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     // after the decision, for sampled requests alone.
     const name = method === '_OTHER' ? 'HTTP' : method;
     const span = parent === ROOT_CONTEXT && startRoot !== undefined ? startRoot(getTracer(), name, SpanKind.SERVER) : getTracer().startSpan(name, { kind: SpanKind.SERVER }, parent);
-    if (span.isRecording()) span.setAttributes(requestAttributes(req, method, scheme, path, query, peer));
+    const version = req.httpVersion;
+    if (span.isRecording()) span.setAttributes(requestAttributes(req, method, version, scheme, path, query, peer));
     const rpc: RPCMetadata = { type: RPCType.HTTP, span };
     // trace.setSpan and setRPCMetadata would copy the parent's value map twice.
     const ctx = new LinkedContext(new LinkedContext(parent, SPAN_KEY, span), RPC_METADATA_KEY, rpc);
-    const ex: Exchange = { span, rpc, ctx, req, method, version: req.httpVersion, scheme, start, duration, done: false };
+    const ex: Exchange = { span, rpc, ctx, req, method, version, scheme, start, duration, done: false };
     res[kExchange] = ex;
     if (enterOnConnection(ctx, req)) return dispatch(this, original, ex, res);
     return withContext(ctx, () => dispatch(this, original, ex, res));
