@@ -7,14 +7,15 @@
 // (collector/_build/otelcol-otelkit with bench/support/collector.yaml: batch, then discarded),
 // else to a local OTLP sink. The service is pinned to core 0; wrk, the collector (or sink) and the
 // databases to core 1. Configurations alternate every round; each run starts a fresh service,
-// warms it up (at least 3 s), measures, and samples RSS every 200 ms through the measured window
+// warms it up (60 s by default: otelkit at 0.1 reaches its steady state only after about a minute,
+// README), measures, and samples RSS every 200 ms through the measured window
 // (its median is the run's RSS). Prints one table per workload: medians of the rounds and ratios
 // to plain node, and the service's CPU time per request (user + system, all threads), which time
 // taken by other load on the machine does not distort as it does throughput.
 //
 //   node bench/http.mjs [rounds] [seconds]
 //   HTTP_WORKLOADS=hello,orders    the workloads to run (default: both)
-//   HTTP_WARMUP_SECONDS=3          warm-up per run (minimum 3)
+//   HTTP_WARMUP_SECONDS=60         warm-up per run (minimum 3; 3 measures the first seconds of a process)
 //   HTTP_EXPORT=auto               auto (the collector when built, else the sink) | collector | sink
 import { spawn, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -27,7 +28,7 @@ import { median, table } from './support/stats.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(process.argv[2] || 3);
 const seconds = Number(process.argv[3] || 5);
-const warmup = Math.max(3, Number(process.env.HTTP_WARMUP_SECONDS) || 3);
+const warmup = Math.max(3, Number(process.env.HTTP_WARMUP_SECONDS) || 60);
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 const CONNECTIONS = 32;

@@ -15,6 +15,7 @@ import { RPCType, suppressTracing, type RPCMetadata } from '@opentelemetry/core'
 import { activeContext, enterContext, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from './fast-context';
 import type { HttpServerDuration } from './http-metrics';
 import type { RootSpanStarter } from './root-span';
+import { LeanSpan } from './lean-span';
 import { VERSION } from './version';
 
 export interface ServerInstrumentationOptions {
@@ -64,8 +65,10 @@ interface Exchange {
   done: boolean;
 }
 
+/** The name of the tracer (the instrumentation scope) of server spans. */
+export const SERVER_TRACER = 'otelkit.http';
 let tracer: Tracer | undefined;
-const getTracer = (): Tracer => (tracer ??= trace.getTracer('otelkit.http', VERSION));
+const getTracer = (): Tracer => (tracer ??= trace.getTracer(SERVER_TRACER, VERSION));
 
 function splitTarget(url: string | undefined): [path: string, query: string | undefined] {
   const target = url ?? '/';
@@ -250,9 +253,13 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     // Built-in samplers look at the trace id and the parent only: the attributes are computed
     // after the decision, for sampled requests alone.
     const name = method === '_OTHER' ? 'HTTP' : method;
-    const span = parent === ROOT_CONTEXT && startRoot !== undefined ? startRoot(getTracer(), name, SpanKind.SERVER) : getTracer().startSpan(name, { kind: SpanKind.SERVER }, parent);
+    const span = parent === ROOT_CONTEXT && startRoot !== undefined ? startRoot(name, SpanKind.SERVER, start) : getTracer().startSpan(name, { kind: SpanKind.SERVER }, parent);
     const version = req.httpVersion;
-    if (span.isRecording()) span.setAttributes(requestAttributes(req, method, version, scheme, path, query, peer));
+    if (span.isRecording()) {
+      const attributes = requestAttributes(req, method, version, scheme, path, query, peer);
+      if (span instanceof LeanSpan) span.setOwnAttributes(attributes);
+      else span.setAttributes(attributes);
+    }
     const rpc: RPCMetadata = { type: RPCType.HTTP, span };
     // trace.setSpan and setRPCMetadata would copy the parent's value map twice.
     const ctx = new LinkedContext(new LinkedContext(parent, SPAN_KEY, span), RPC_METADATA_KEY, rpc);

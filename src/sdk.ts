@@ -2,7 +2,7 @@
 // lazily loaded instrumentations, the admin server and the shutdown handlers. This is the one
 // place that wires modules together; each module does one thing.
 import * as http from 'node:http';
-import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { context, propagation, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BatchSpanProcessor, TracerProvider, type BatchSpanProcessorOptions, type SpanProcessor } from '@opentelemetry/sdk-trace';
@@ -16,11 +16,13 @@ import { buildResource } from './resource';
 import { buildPropagator, buildSampler, extractedHeaders } from './sampling';
 import { encodedSpanExporter, logExporter, spanExporter } from './exporters';
 import { EncodingSpanProcessor } from './span-queue';
-import { PresetIdGenerator, rootSpanStarter } from './root-span';
+import { rootSpanStarter } from './root-span';
+import { spanLimits, type SpanTarget } from './lean-span';
+import { leanTracerProvider } from './lean-tracer';
 import { isReportedExportError, itemsDropped } from './export-health';
 import { buildMetrics } from './metrics';
 import { registerRuntimeMetrics } from './runtime-metrics';
-import { instrumentServer } from './http-server';
+import { instrumentServer, SERVER_TRACER } from './http-server';
 import { useOwnLayerWrapper } from './express-layers';
 import { sampledParentsOnly } from './sampled-only';
 import { HttpServerDuration } from './http-metrics';
@@ -74,6 +76,18 @@ class CountingBatchSpanProcessor extends BatchSpanProcessor {
     super.onEnd(span);
   }
 }
+
+/**
+ * The scope object of one of the provider's tracers: the span queue batches spans by it, so a
+ * span started without the tracer must carry the same object. The SDK's Tracer has it as a
+ * public field the API's interface does not declare. Without it, spans stay the SDK tracer's.
+ */
+function tracerScope(tracer: Tracer): SpanTarget['scope'] | undefined {
+  return (tracer as { instrumentationScope?: SpanTarget['scope'] }).instrumentationScope;
+}
+
+/** The instrumentations whose spans are the children of sampled requests' spans, under a parent-based sampler. */
+const LEAN_CHILDREN = new Set(['redis', 'ioredis', 'pg']);
 
 function instrumentationConfigs(config: Config): (name: string) => InstrumentationConfig | undefined {
   return (name) => {
@@ -195,16 +209,22 @@ function build(config: Config, esmRequested: boolean): Running {
       selfObsMeterProvider: meterProvider,
     }));
   }
-  const ids = new PresetIdGenerator();
+  const limits = spanLimits(config.traces.limits);
   const tracerProvider = new TracerProvider({
     resource,
     sampler: buildSampler(config.traces.sampler),
-    spanLimits: config.traces.limits,
+    spanLimits: limits,
     spanProcessors,
-    idGenerator: ids,
   });
-  // Requests' root spans are decided here only when they are this provider's, with its sampler.
-  const startRoot = trace.setGlobalTracerProvider(tracerProvider) ? rootSpanStarter(config.traces.sampler, ids) : undefined;
+  // Requests' root spans are decided and started here only when they are this provider's, with
+  // its sampler, limits and processors, under its tracer's scope.
+  const ours = trace.setGlobalTracerProvider(tracerProvider);
+  const target = (tracer: Tracer): SpanTarget | undefined => {
+    const scope = tracerScope(tracer);
+    return scope === undefined ? undefined : { resource, scope, limits, processors: spanProcessors };
+  };
+  const serverTarget = ours ? target(tracerProvider.getTracer(SERVER_TRACER, VERSION)) : undefined;
+  const startRoot = serverTarget === undefined ? undefined : rootSpanStarter(config.traces.sampler, serverTarget);
 
   const logBatch = config.logs.exporter === 'none' ? undefined : new BatchLogRecordProcessor({
     exporter: logExporter(config.logs.exporter, config.logs.otlp),
@@ -248,6 +268,7 @@ function build(config: Config, esmRequested: boolean): Running {
     // hello world). Every request keeps its route, on the server span and the duration metric.
     if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
+    if (dropsUnsampledChildren && ours && LEAN_CHILDREN.has(name)) instrumentation.setTracerProvider(leanTracerProvider(tracerProvider, target));
   }, esm);
   // Runtime metrics are otelkit's own but answer to the upstream instrumentation's name.
   const runtime = config.instrumentations;

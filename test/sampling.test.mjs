@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { buildSampler, extractedHeaders, RatioSampler } from '../dist/sampling.js';
-import { PresetIdGenerator, rootSpanStarter, traceIdWithXor } from '../dist/root-span.js';
+import { traceIdWithXor } from '../dist/root-span.js';
 
 const RATIOS = [0, 1e-9, 0.001, 0.1, 0.25, 0.5, 0.999, 1];
 
@@ -84,49 +83,4 @@ test('a trace id built for a drawn number has that XOR of its words, and is vali
     seen.add(id);
   }
   assert.equal(seen.size, values.length, 'ids repeat');
-});
-
-test('roots decided before the SDK: sampled exactly as the SDK sampler decides their trace id; unsampled ones have stable, valid ids', () => {
-  for (const ratio of [0, 0.1, 0.5, 0.999]) {
-    for (const name of ['parentbased_traceidratio', 'traceidratio']) {
-      const ids = new PresetIdGenerator();
-      const provider = new TracerProvider({ sampler: buildSampler({ name, ratio }), idGenerator: ids });
-      const tracer = provider.getTracer('t');
-      const start = rootSpanStarter({ name, ratio }, ids);
-      const sdk = new TraceIdRatioBasedSampler(ratio);
-      let sampled = 0;
-      const traceIds = new Set();
-      for (let i = 0; i < 3000; i++) {
-        const span = start(tracer, 'GET', SpanKind.SERVER);
-        const sc = span.spanContext();
-        const expected = sdk.shouldSample(ROOT_CONTEXT, sc.traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
-        assert.equal(span.isRecording(), expected, `${name} ${ratio}: ${sc.traceId}`);
-        assert.equal(sc.traceFlags, expected ? TraceFlags.SAMPLED : TraceFlags.NONE);
-        assert.ok(trace.isSpanContextValid(sc), JSON.stringify(sc));
-        // Read again (lazily drawn ids must not change) and serialised as a plain span context.
-        assert.deepEqual(JSON.parse(JSON.stringify(sc)), { traceId: sc.traceId, spanId: sc.spanId, traceFlags: sc.traceFlags });
-        assert.equal(ids.next, undefined, 'a preset trace id was left for the next span');
-        traceIds.add(sc.traceId);
-        if (expected) sampled++;
-        span.end();
-      }
-      assert.equal(traceIds.size, 3000);
-      if (ratio === 0) assert.equal(sampled, 0);
-      else assert.ok(Math.abs(sampled / 3000 - ratio) < 0.05, `${name} ${ratio}: ${sampled} of 3000 sampled`);
-      // The SDK's own roots still get random ids once the preset is taken.
-      const other = tracer.startSpan('x', {}, ROOT_CONTEXT).spanContext().traceId;
-      assert.ok(!traceIds.has(other));
-    }
-  }
-  for (const name of ['always_off', 'parentbased_always_off']) {
-    const ids = new PresetIdGenerator();
-    const tracer = new TracerProvider({ sampler: buildSampler({ name, ratio: 1 }), idGenerator: ids }).getTracer('t');
-    const span = rootSpanStarter({ name, ratio: 1 }, ids)(tracer, 'GET', SpanKind.SERVER);
-    assert.equal(span.isRecording(), false);
-    assert.ok(trace.isSpanContextValid(span.spanContext()));
-  }
-  // Where every root is sampled the SDK starts them.
-  assert.equal(rootSpanStarter({ name: 'always_on', ratio: 1 }, new PresetIdGenerator()), undefined);
-  assert.equal(rootSpanStarter({ name: 'parentbased_always_on', ratio: 1 }, new PresetIdGenerator()), undefined);
-  assert.equal(rootSpanStarter({ name: 'parentbased_traceidratio', ratio: 1 }, new PresetIdGenerator()), undefined);
 });
