@@ -20,13 +20,22 @@ if (!fs.existsSync(link)) {
   }
 }
 
-/** A TCP port that was free a moment ago. */
+// Ports handed out by this process: the kernel may give a just-closed ephemeral port again, and
+// two components of one collector were once given the same one.
+const handedOut = new Set();
+
+/** A TCP port that was free a moment ago, and not handed out before by this process. */
 export async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
+  for (let attempt = 0; ; attempt++) {
+    const srv = net.createServer();
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    const { port } = srv.address();
+    await new Promise((r) => srv.close(r));
+    if (!handedOut.has(port) || attempt >= 20) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /**
