@@ -120,17 +120,9 @@ export class LeanSpan implements Span, ReadableSpan {
    * the limits. Not for the application's attributes, which go through setAttribute's checks.
    */
   setOwnAttributes(attributes: Attributes): void {
-    const limits = this.target.limits;
     for (const key in attributes) {
       const value = attributes[key];
-      if (value === undefined) continue;
-      const isNew = !Object.prototype.hasOwnProperty.call(this.attributes, key);
-      if (isNew && this.attributeCount >= limits.attributeCountLimit) {
-        this.droppedAttributesCount++;
-        continue;
-      }
-      this.attributes[key] = typeof value === 'string' && value.length > limits.attributeValueLengthLimit ? value.substring(0, limits.attributeValueLengthLimit) : value;
-      if (isNew) this.attributeCount++;
+      if (value !== undefined) this.put(key, value);
     }
   }
 
@@ -144,15 +136,20 @@ export class LeanSpan implements Span, ReadableSpan {
       diag.warn(`Invalid attribute value set for key: ${key}`);
       return this;
     }
+    this.put(key, value);
+    return this;
+  }
+
+  /** Stores a checked attribute under the count and value length limits. */
+  private put(key: string, value: AttributeValue): void {
     const limits = this.target.limits;
     const isNew = !Object.prototype.hasOwnProperty.call(this.attributes, key);
     if (isNew && this.attributeCount >= limits.attributeCountLimit) {
       this.droppedAttributesCount++;
-      return this;
+      return;
     }
     this.attributes[key] = truncate(value, limits.attributeValueLengthLimit);
     if (isNew) this.attributeCount++;
-    return this;
   }
 
   setAttributes(attributes: Attributes): this {
