@@ -11,6 +11,7 @@ import { context, trace, TraceFlags, type Attributes } from '@opentelemetry/api'
 import { hrTime } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { activeContext } from './fast-context';
+import { leanRedisCommands, type RedisV4V5Internals } from './redis-commands';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -20,7 +21,7 @@ function parentUnsampled(): boolean {
   return span !== undefined && (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0;
 }
 
-interface RedisInternals {
+interface RedisInternals extends RedisV4V5Internals {
   _traceClientCommand(original: Fn, self: unknown, args: IArguments, commandArgs: unknown): unknown;
 }
 interface IORedisInternals {
@@ -42,6 +43,8 @@ export function sampledParentsOnly(name: string, instrumentation: Instrumentatio
       if (parentUnsampled()) return original.apply(self, args as unknown as unknown[]);
       return traced.call(this, original, self, args, commandArgs);
     };
+    // A client's own commands inside sampled requests skip upstream's layers (redis-commands.ts).
+    leanRedisCommands(inst);
   } else if (name === 'pg') {
     bypassPg(instrumentation as unknown as PgInternals);
   } else if (name === 'ioredis') {
