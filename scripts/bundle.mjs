@@ -3,7 +3,11 @@
 // instrumentation machinery (one require/import hook for everybody), winston (the one the
 // application patches), and everything loaded lazily by name. The OTLP/HTTP exporters, loaded
 // on the first export, get bundles of their own (dist/otlp-proto.bundle.js, otlp-json.bundle.js).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+
+const require = createRequire(import.meta.url);
 
 const common = {
   bundle: true,
@@ -13,16 +17,28 @@ const common = {
   // The OTel packages' ES module builds let esbuild drop what is not used.
   mainFields: ['module', 'main'],
   logLevel: 'warning',
+  // V8 keeps every script's source on the heap: whitespace and comments are live memory. Names
+  // are kept, for readable stacks.
+  minifyWhitespace: true,
+  minifySyntax: true,
 };
 
+// Packages the main bundle carries and shares with the installed copies' requirers
+// (src/shared-packages.ts), each under the version it was built from.
+const SHARED = ['@opentelemetry/api', '@opentelemetry/core', '@opentelemetry/api-logs'];
+const versionOf = (name) => JSON.parse(readFileSync(require.resolve(name).replace(/(node_modules\/[^/]+\/[^/]+\/).*$/, '$1package.json'), 'utf8')).version;
+const bundledVersions = Object.fromEntries(SHARED.map((name) => [name, versionOf(name)]));
+
+// The exporters' bundles take the shared packages from the main bundle, through require.
 for (const name of ['otlp-proto', 'otlp-json']) {
-  await build({ ...common, entryPoints: [`src/${name}.ts`], outfile: `dist/${name}.bundle.js` });
+  await build({ ...common, entryPoints: [`src/${name}.ts`], outfile: `dist/${name}.bundle.js`, external: SHARED });
 }
 
 await build({
   ...common,
   entryPoints: ['src/index.ts'],
   outfile: 'dist/otelkit.js',
+  define: { __OTELKIT_BUNDLED_VERSIONS__: JSON.stringify(bundledVersions) },
   external: [
     '@opentelemetry/instrumentation',
     '@opentelemetry/instrumentation-*',
@@ -42,7 +58,6 @@ await build({
 // when every character is Latin-1 and as two-byte ones otherwise: a single non-ASCII character
 // left in a comment doubles the main bundle's resident source (~0.5 MB more live heap, which a
 // busy service's old generation multiplies several times over).
-import { readFileSync } from 'node:fs';
 for (const file of ['dist/otelkit.js', 'dist/otlp-proto.bundle.js', 'dist/otlp-json.bundle.js']) {
   const text = readFileSync(file, 'utf8');
   const at = [...text].findIndex((c) => c.charCodeAt(0) > 0x7f);

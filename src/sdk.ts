@@ -39,6 +39,7 @@ import { ownRecordSink } from './log-sink';
 import { flushLogging, getLogger, initLogging, winstonInstrumentationConfig } from './logger';
 import { health } from './health-instance';
 import { VERSION } from './version';
+import { shareBundledPackages } from './shared-packages';
 
 interface Running {
   config: Config;
@@ -170,6 +171,8 @@ export function compose(config: Config, esmRequested: boolean): void {
 }
 
 function build(config: Config, esmRequested: boolean): Running {
+  // Before anything requires the installed OpenTelemetry packages: instrumentations, exporters.
+  guard('shared-packages', 'sharing the bundled OpenTelemetry packages', () => shareBundledPackages());
   const redactor: Redactor = createRedactor(config.redact);
   health.configure({ timeoutMs: config.healthTimeoutMs, redact: (m: string) => redactor.redactString(m) });
   const resource = buildResource(config);
