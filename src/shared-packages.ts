@@ -1,5 +1,5 @@
 // One copy of the OpenTelemetry packages that otelkit's bundle carries and that every upstream
-// instrumentation (and each OTLP exporters' bundle) requires again from node_modules: the API,
+// instrumentation (and the OTLP exporters' bundles) requires again from node_modules: the API,
 // core and the logs API. Loaded twice, a package costs its sources (V8 keeps them on the heap),
 // its module objects and its compiled code a second time: about 0.45 MB of live heap for the
 // three with the http and express instrumentations loaded, measured after a full collection. A
