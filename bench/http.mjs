@@ -11,7 +11,8 @@
 // README), measures, and samples RSS every 200 ms through the measured window
 // (its median is the run's RSS). Prints one table per workload: medians of the rounds and ratios
 // to plain node, and the service's CPU time per request (user + system, all threads), which time
-// taken by other load on the machine does not distort as it does throughput.
+// taken by other load on the machine does not distort as it does throughput, and the share of the
+// service's core the hypervisor took during the windows (steal), with a warning when it is high.
 //
 //   node bench/http.mjs [rounds] [seconds]
 //   HTTP_WORKLOADS=hello,orders    the workloads to run (default: both)
@@ -22,7 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startExportTarget } from './support/collector.mjs';
-import { cpuSeconds, freePort, pinTree, rssMiB, spawnPinned, waitHttp } from './support/proc.mjs';
+import { coreTicks, cpuSeconds, freePort, pinTree, rssMiB, spawnPinned, waitHttp } from './support/proc.mjs';
 import { median, table } from './support/stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,6 +34,8 @@ const SERVER_CPU = 0;
 const LOAD_CPU = 1;
 const CONNECTIONS = 32;
 const RSS_SAMPLE_MS = 200;
+// Above this share of the service's core taken by the hypervisor, throughput ratios mean little.
+const STEAL_WARN_PERCENT = 5;
 const OFFICIAL = '@opentelemetry/auto-instrumentations-node/register';
 
 function fail(message) {
@@ -147,12 +150,16 @@ async function runOnce(w, ctx, c, common) {
     };
     await wrk(warmup, 'warmup'); // JIT, lazy loading (exporters load on the first export), first exports, cache fill
     const cpuBefore = cpuSeconds(child.pid);
+    const ticksBefore = coreTicks(SERVER_CPU);
     // Under load the heap saws up and down between collections by several MiB: one sample lands
     // anywhere on that curve, the median of samples through the window is its steady level.
     const rssSamples = [];
     const sampler = setInterval(() => rssSamples.push(rssMiB(child.pid)), RSS_SAMPLE_MS);
     const out = await wrk(seconds, 'measure').finally(() => clearInterval(sampler));
     const cpu = cpuSeconds(child.pid) - cpuBefore;
+    const ticksAfter = coreTicks(SERVER_CPU);
+    const ticks = ticksAfter.total - ticksBefore.total;
+    const steal = ticks > 0 ? (100 * (ticksAfter.steal - ticksBefore.steal)) / ticks : 0;
     const rss = rssSamples.length > 0 ? median(rssSamples) : rssMiB(child.pid);
     if (exited()) throw failure(`the service exited during the run (${exited()})`);
     const r = parseWrk(out);
@@ -160,7 +167,7 @@ async function runOnce(w, ctx, c, common) {
     const bad = r.cache ? r.cache.other : r.non2xx;
     if (bad > 0) throw failure(`${bad} responses were not 200: the run would measure an error path\n${out}`);
     if (r.rps === 0) console.error(`bench/http.mjs: warning: ${w.title}, ${c.name}: no response in the measured window (a stall, or another load on core ${SERVER_CPU})`);
-    return { ...r, rss, cpuPerRequest: (cpu * 1e6) / r.requests };
+    return { ...r, rss, steal, cpuPerRequest: (cpu * 1e6) / r.requests };
   } finally {
     child.kill('SIGKILL');
     if (!exited()) await new Promise((r) => child.once('exit', r));
@@ -183,6 +190,7 @@ function report(w, ctx, configs, samples, target) {
       'CPU us/req': median(s.map((x) => x.cpuPerRequest)).toFixed(1),
       'RSS MiB': rss.toFixed(1),
       '+MiB': (rss - baseRss).toFixed(1),
+      'steal %': median(s.map((x) => x.steal)).toFixed(0),
     };
   });
   const all = [...samples.values()].flat();
@@ -198,7 +206,12 @@ function report(w, ctx, configs, samples, target) {
   }
   const socketErrors = all.reduce((a, x) => a + x.socketErrors, 0);
   if (socketErrors) console.log(`wrk socket errors (connect/read/write/timeout), all runs: ${socketErrors}`);
-  console.log(table(rows, ['configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'CPU us/req', 'RSS MiB', '+MiB']));
+  console.log(table(rows, ['configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'CPU us/req', 'RSS MiB', '+MiB', 'steal %']));
+  const maxSteal = Math.max(...all.map((x) => x.steal));
+  if (maxSteal > STEAL_WARN_PERCENT) {
+    console.log(`warning: the hypervisor took up to ${maxSteal.toFixed(0)}% of core ${SERVER_CPU} (steal) in a measured window: ` +
+      'the req/s ratios are not reliable on this machine now; CPU us/req is less affected, not immune (shared caches)');
+  }
 }
 
 // This process, and everything it starts but the service (databases, collector or sink, wrk),

@@ -67,6 +67,19 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/**
+ * One core's time counters from /proc/stat, in clock ticks: all of it, and the part the
+ * hypervisor gave to other guests (steal). On a shared virtual machine steal takes time from the
+ * service without showing in its CPU time, and throughput falls with it.
+ */
+export function coreTicks(cpu) {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+  if (line === undefined) return { total: 0, steal: 0 };
+  // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+
 /** Resident set size of a process now, in MiB (0 when it is gone). */
 export function rssMiB(pid) {
   try {
