@@ -12,7 +12,9 @@
 // (its median is the run's RSS). Prints one table per workload: medians of the rounds and ratios
 // to plain node, and the service's CPU time per request (user + system, all threads), which time
 // taken by other load on the machine does not distort as it does throughput, and the share of the
-// service's core the hypervisor took during the windows (steal), with a warning when it is high.
+// service's core the hypervisor took during the windows (steal). A window with steal above 5% is
+// measured again on the same process (3 windows at most, the least stolen kept); a warning says
+// when steal stayed high.
 //
 //   node bench/http.mjs [rounds] [seconds]
 //   HTTP_WORKLOADS=hello,orders    the workloads to run (default: both)
@@ -36,6 +38,8 @@ const CONNECTIONS = 32;
 const RSS_SAMPLE_MS = 200;
 // Above this share of the service's core taken by the hypervisor, throughput ratios mean little.
 const STEAL_WARN_PERCENT = 5;
+// Measured windows per run at most, while steal stays above STEAL_WARN_PERCENT.
+const MEASURES = 3;
 const OFFICIAL = '@opentelemetry/auto-instrumentations-node/register';
 
 function fail(message) {
@@ -70,7 +74,7 @@ const workloads = {
       const { startOrders, MISS_EVERY } = await import('./support/orders.mjs');
       // Enough cold orders that none repeats in a run, even at 50,000 req/s.
       const cold = (secs) => Math.ceil((50_000 * secs) / MISS_EVERY);
-      const orders = await startOrders({ cpu: LOAD_CPU, coldPerPhase: { warmup: cold(warmup), measure: cold(seconds) } });
+      const orders = await startOrders({ cpu: LOAD_CPU, coldPerPhase: { warmup: cold(warmup), measure: cold(seconds), windows: MEASURES } });
       return { ...orders, probe: '/livez', path: '/' };
     },
   },
@@ -132,6 +136,23 @@ function parseWrk(out) {
   };
 }
 
+/** One measured window on a warm service: wrk's output, the service's CPU seconds, steal %, RSS. */
+async function measure(child, wrk, window) {
+  const cpuBefore = cpuSeconds(child.pid);
+  const ticksBefore = coreTicks(SERVER_CPU);
+  // Under load the heap saws up and down between collections by several MiB: one sample lands
+  // anywhere on that curve, the median of samples through the window is its steady level.
+  const rssSamples = [];
+  const sampler = setInterval(() => rssSamples.push(rssMiB(child.pid)), RSS_SAMPLE_MS);
+  const out = await wrk(seconds, 'measure', window).finally(() => clearInterval(sampler));
+  const cpu = cpuSeconds(child.pid) - cpuBefore;
+  const ticksAfter = coreTicks(SERVER_CPU);
+  const ticks = ticksAfter.total - ticksBefore.total;
+  const steal = ticks > 0 ? (100 * (ticksAfter.steal - ticksBefore.steal)) / ticks : 0;
+  const rss = rssSamples.length > 0 ? median(rssSamples) : rssMiB(child.pid);
+  return { out, cpu, steal, rss };
+}
+
 async function runOnce(w, ctx, c, common) {
   const port = await freePort();
   await ctx.reset();
@@ -143,31 +164,29 @@ async function runOnce(w, ctx, c, common) {
   try {
     await waitHttp(`http://127.0.0.1:${port}${ctx.probe}`, { failed: () => exited() && `the service exited during start-up (${exited()})` })
       .catch((err) => { throw failure(err.message); });
-    const wrk = (secs, phase) => {
-      const lua = ctx.wrkScript?.(phase);
+    const wrk = (secs, phase, window) => {
+      const lua = ctx.wrkScript?.(phase, window);
       return run('taskset', ['-c', String(LOAD_CPU), 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${secs}s`, '--latency',
         ...(lua ? ['-s', lua.script] : []), `http://127.0.0.1:${port}${ctx.path}`, ...(lua ? ['--', ...lua.args] : [])]);
     };
     await wrk(warmup, 'warmup'); // JIT, lazy loading (exporters load on the first export), first exports, cache fill
-    const cpuBefore = cpuSeconds(child.pid);
-    const ticksBefore = coreTicks(SERVER_CPU);
-    // Under load the heap saws up and down between collections by several MiB: one sample lands
-    // anywhere on that curve, the median of samples through the window is its steady level.
-    const rssSamples = [];
-    const sampler = setInterval(() => rssSamples.push(rssMiB(child.pid)), RSS_SAMPLE_MS);
-    const out = await wrk(seconds, 'measure').finally(() => clearInterval(sampler));
-    const cpu = cpuSeconds(child.pid) - cpuBefore;
-    const ticksAfter = coreTicks(SERVER_CPU);
-    const ticks = ticksAfter.total - ticksBefore.total;
-    const steal = ticks > 0 ? (100 * (ticksAfter.steal - ticksBefore.steal)) / ticks : 0;
-    const rss = rssSamples.length > 0 ? median(rssSamples) : rssMiB(child.pid);
+    // A window in which the hypervisor took the service's core measures the neighbours: it is
+    // measured again on the same warm process, up to MEASURES times, and the least stolen kept.
+    let best;
+    let attempts = 0;
+    while (attempts < MEASURES) {
+      const m = await measure(child, wrk, attempts++);
+      if (best === undefined || m.steal < best.steal) best = m;
+      if (m.steal <= STEAL_WARN_PERCENT) break;
+    }
+    const { out, cpu, steal, rss } = best;
     if (exited()) throw failure(`the service exited during the run (${exited()})`);
     const r = parseWrk(out);
     if (!Number.isFinite(r.rps)) throw failure(`cannot read wrk's output:\n${out}`);
     const bad = r.cache ? r.cache.other : r.non2xx;
     if (bad > 0) throw failure(`${bad} responses were not 200: the run would measure an error path\n${out}`);
     if (r.rps === 0) console.error(`bench/http.mjs: warning: ${w.title}, ${c.name}: no response in the measured window (a stall, or another load on core ${SERVER_CPU})`);
-    return { ...r, rss, steal, cpuPerRequest: (cpu * 1e6) / r.requests };
+    return { ...r, rss, steal, attempts, cpuPerRequest: (cpu * 1e6) / r.requests };
   } finally {
     child.kill('SIGKILL');
     if (!exited()) await new Promise((r) => child.once('exit', r));
@@ -207,9 +226,16 @@ function report(w, ctx, configs, samples, target) {
   const socketErrors = all.reduce((a, x) => a + x.socketErrors, 0);
   if (socketErrors) console.log(`wrk socket errors (connect/read/write/timeout), all runs: ${socketErrors}`);
   console.log(table(rows, ['configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'CPU us/req', 'RSS MiB', '+MiB', 'steal %']));
-  const maxSteal = Math.max(...all.map((x) => x.steal));
-  if (maxSteal > STEAL_WARN_PERCENT) {
-    console.log(`warning: the hypervisor took up to ${maxSteal.toFixed(0)}% of core ${SERVER_CPU} (steal) in a measured window: ` +
+  const remeasured = all.filter((x) => x.attempts > 1).length;
+  if (remeasured > 0) {
+    console.log(`re-measured for steal above ${STEAL_WARN_PERCENT}%: ${remeasured} of ${all.length} runs ` +
+      `(${all.reduce((a, x) => a + x.attempts, 0) - all.length} extra windows of ${seconds}s; the least stolen window of each run is kept)`);
+  }
+  const stolen = all.filter((x) => x.steal > STEAL_WARN_PERCENT);
+  if (stolen.length > 0) {
+    const maxSteal = Math.max(...stolen.map((x) => x.steal));
+    console.log(`warning: in ${stolen.length} runs even the least stolen of ${MEASURES} windows lost more than ${STEAL_WARN_PERCENT}% ` +
+      `of core ${SERVER_CPU} to the hypervisor (up to ${maxSteal.toFixed(0)}%): ` +
       'the req/s ratios are not reliable on this machine now; CPU us/req is less affected, not immune (shared caches)');
   }
 }

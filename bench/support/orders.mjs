@@ -4,9 +4,10 @@
 // orders directly into the table (so the payment service is not needed), and writes the id lists
 // for the wrk script (./orders.lua).
 //
-//   const orders = await startOrders({ cpu: 1, coldPerPhase: { warmup, measure } });
+//   const orders = await startOrders({ cpu: 1, coldPerPhase: { warmup, measure, windows } });
 //   orders.env                  DATABASE_URL, REDIS_URL, PAYMENT_URL for the service
-//   orders.wrkScript(phase)     { script: orders.lua, args } for wrk, phase 'warmup' | 'measure'
+//   orders.wrkScript(phase, i)  { script: orders.lua, args } for wrk, phase 'warmup' | 'measure'
+//                               (measured window i of `windows`, each with cold orders of its own)
 //   await orders.reset()        empties Redis: every run starts with a cold cache
 //   orders.describe             one line for the benchmark's header
 //   await orders.stop()
@@ -64,7 +65,8 @@ export async function startOrders({ cpu = 1, coldPerPhase }) {
 
     const quiet = { info() {}, warn() {}, error() {} };
     const store = await createStore({ url: pg.url, logger: quiet });
-    const total = coldPerPhase.warmup + coldPerPhase.measure;
+    const windows = coldPerPhase.windows ?? 1;
+    const total = coldPerPhase.warmup + coldPerPhase.measure * windows;
     const hot = (await store.pool.query(SEED, [HOT_ORDERS])).rows.map((r) => r.id);
     const cold = (await store.pool.query(SEED, [total])).rows.map((r) => r.id);
     await store.pool.query('VACUUM ANALYZE orders');
@@ -85,9 +87,10 @@ export async function startOrders({ cpu = 1, coldPerPhase }) {
         // The read path never calls the payment service: nothing listens there.
         PAYMENT_URL: 'http://127.0.0.1:9',
       },
-      wrkScript(phase) {
-        // The warm-up takes its cold orders after the measured window's, so none repeats.
-        const offset = phase === 'warmup' ? coldPerPhase.measure : 0;
+      wrkScript(phase, window = 0) {
+        // The measured windows take their cold orders first, each its own; the warm-up those
+        // after them: none repeats in a run.
+        const offset = phase === 'warmup' ? coldPerPhase.measure * windows : coldPerPhase.measure * window;
         return { script: path.join(HERE, 'orders.lua'), args: [hotFile, coldFile, String(offset), String(MISS_EVERY)] };
       },
       async reset() {
