@@ -1,7 +1,9 @@
 // One copy of @opentelemetry/api, core and api-logs (src/shared-packages.ts): under the preload
 // the installed packages' requirers (the instrumentations, the exporters' bundles, the
 // application) get the bundle's modules, with the installed packages' exports; a package of
-// another version, one loaded already or one not installed keeps its own copy.
+// another version, one loaded already or one not installed keeps its own copy. The semantic
+// conventions' entry is shared as the constants the installed packages read, in front of the
+// installed entry for every other name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { sharePackages } from '../dist/shared-packages.js';
+import { sharePackages, withInstalledFallback } from '../dist/shared-packages.js';
 import { ROOT } from './support/app.mjs';
 
 const require = createRequire(import.meta.url);
@@ -98,4 +100,58 @@ test('sharePackages: only an installed package of the same version that nothing 
   assert.equal(require(other).installed, true, 'another version: its own');
   assert.equal(require(loaded), preloaded, 'already loaded: left as it is');
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const SEMCONV = '@opentelemetry/semantic-conventions';
+
+const SEMCONV_PROBE = `
+  const path = require('node:path');
+  const entry = require.resolve('${SEMCONV}');
+  const pkgDir = path.dirname(entry);
+  const loaded = () => Object.keys(require.cache).filter((f) => f.startsWith(pkgDir + path.sep));
+  // Instrumentations that read the conventions, as the application's first loads trigger them.
+  require('node:http');
+  require('node:net');
+  require('express');
+  require('pg');
+  require('redis');
+  for (const name of ['http', 'express', 'net', 'pg', 'redis']) require('@opentelemetry/instrumentation-' + name);
+  const s = require('${SEMCONV}');
+  const out = { loadedBefore: loaded(), own: Object.keys(s), esModule: s.__esModule === true, values: {} };
+  // Functions (header attribute names) by what they return.
+  const comparable = (v) => (typeof v === 'function' ? { returns: v('x-probe') } : v);
+  for (const key of ${JSON.stringify(Object.keys(require(SEMCONV)))}) out.values[key] = comparable(s[key]);
+  out.inOperator = ['ATTR_HTTP_ROUTE' in s, 'ATTR_ASPNETCORE_RATE_LIMITING_RESULT' in s, 'NOT_A_CONVENTION' in s];
+  out.loadedAfter = loaded().length;
+  process.stdout.write(JSON.stringify(out));
+`;
+
+test('under the preload, the semantic conventions are the constants the instrumentations read, with the installed values for every name', () => {
+  const out = underPreload(SEMCONV_PROBE);
+  const installed = require(SEMCONV);
+  const entry = require.resolve(SEMCONV);
+  assert.deepEqual(out.loadedBefore, [entry], 'the instrumentations loaded none of the installed files: only the shared entry is in the cache');
+  assert.ok(out.own.includes('ATTR_HTTP_ROUTE') && out.own.includes('METRIC_HTTP_SERVER_REQUEST_DURATION'), 'the constants the instrumentations read are its own');
+  assert.ok(out.own.length < Object.keys(installed).length / 4, `a subset: ${out.own.length} of ${Object.keys(installed).length} names`);
+  for (const key of out.own) assert.equal(out.values[key], installed[key], `${key}: the installed value`);
+  const comparable = (v) => (typeof v === 'function' ? { returns: v('x-probe') } : v);
+  for (const key of Object.keys(installed)) assert.deepEqual(out.values[key], comparable(installed[key]), `${key}: read through the fallback, the installed value`);
+  assert.equal(out.esModule, installed.__esModule === true, '__esModule as installed');
+  assert.deepEqual(out.inOperator, [true, true, false], "'in' answers for the subset and, through the fallback, for the rest");
+  assert.ok(out.loadedAfter > 1, 'a name outside the subset loaded the installed entry');
+});
+
+test('withInstalledFallback: own names as given, others from the installed exports loaded once, on the first miss', () => {
+  let loads = 0;
+  const exports = withInstalledFallback({ A: 'a' }, () => {
+    loads++;
+    return { A: 'installed a', B: 'b' };
+  });
+  assert.equal(exports.A, 'a');
+  assert.deepEqual(Object.keys(exports), ['A']);
+  assert.equal(loads, 0, 'an own name does not load the installed package');
+  assert.equal(exports.B, 'b');
+  assert.equal(exports.C, undefined);
+  assert.equal('B' in exports, true);
+  assert.equal(loads, 1);
 });
