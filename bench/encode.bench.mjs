@@ -1,11 +1,11 @@
 // Micro-benchmark of the span encoding: `npm run build && node bench/encode.bench.mjs`.
-// otelkit encodes each span as it ends (src/otlp-spans.ts); upstream's serialiser encodes a batch
+// otelkit encodes each span as it ends (src/export/otlp-span-encoder.ts); upstream's serialiser encodes a batch
 // of 512 at export. Same spans (an orders request: a server span and a redis span), same bytes.
 import { SpanKind } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { ProtoWriter, writeSpan } from '../dist/otlp-spans.js';
+import { ProtoWriter, writeSpan } from '../dist/export/otlp-span-encoder.js';
 
 const ended = [];
 const provider = new TracerProvider({

@@ -69,12 +69,12 @@ async function makeCase(kind) {
     });
     return { log: (i) => logger.info('order processed', { orderId: i, userId: 'user-42' }), provider, exporter };
   }
-  const { initLogging, getLogger } = require('../dist/logger.js');
-  const { createRedactor } = require('../dist/redact.js');
+  const { initLogging, getLogger } = require('../dist/logs/logger.js');
+  const { createRedactor } = require('../dist/redact/redactor.js');
   const bridge = kind !== 'otelkit-nobridge';
   const reg = bridge ? registerProvider() : {};
   // As the SDK composes it: otelkit's records go straight to the batch processor.
-  const { ownRecordSink } = require('../dist/log-sink.js');
+  const { ownRecordSink } = require('../dist/logs/otlp-bridge.js');
   const { resourceFromAttributes } = require('@opentelemetry/resources');
   const sink = bridge ? ownRecordSink(resourceFromAttributes({ 'service.name': 'orders' }), reg.batch) : undefined;
   initLogging(

@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { createRedactor } = require('../dist/redact.js');
+const { createRedactor } = require('../dist/redact/redactor.js');
 
 const r = createRedactor({ enabled: true, extraKeys: [] });
 

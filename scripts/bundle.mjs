@@ -1,4 +1,4 @@
-// Bundles the compiled package (dist/index.js and what it imports) into dist/otelkit.js.
+// Bundles the compiled package (src/api.ts and what it imports) into dist/otelkit.js.
 // Packages that must stay shared with the application's own copies are external: the
 // instrumentation machinery (one require/import hook for everybody), winston (the one the
 // application patches), and everything loaded lazily by name. The OTLP/HTTP exporters, loaded
@@ -24,7 +24,7 @@ const common = {
 };
 
 // Packages the main bundle carries and shares with the installed copies' requirers
-// (src/shared-packages.ts), each under the version it was built from.
+// (src/loading/bundled-packages.ts), each under the version it was built from.
 const SHARED = ['@opentelemetry/api', '@opentelemetry/core', '@opentelemetry/api-logs'];
 const versionOf = (name) => JSON.parse(readFileSync(require.resolve(name).replace(/(node_modules\/[^/]+\/[^/]+\/).*$/, '$1package.json'), 'utf8')).version;
 const bundledVersions = Object.fromEntries(SHARED.map((name) => [name, versionOf(name)]));
@@ -32,7 +32,7 @@ const bundledVersions = Object.fromEntries(SHARED.map((name) => [name, versionOf
 // The semantic conventions' stable entry is about 400 KB of source, nearly all of it constants no
 // instrumentation reads (0.45 MB of live heap). The installed OpenTelemetry packages, compiled by
 // tsc, read it as `semantic_conventions_1.NAME`: the bundle carries the constants they read, and
-// src/shared-packages.ts falls back to the installed entry for any other name.
+// src/loading/bundled-packages.ts falls back to the installed entry for any other name.
 const SEMCONV = '@opentelemetry/semantic-conventions';
 function semconvSubset() {
   const installed = require(SEMCONV);
@@ -52,12 +52,12 @@ function semconvSubset() {
 
 // The exporters' bundles take the shared packages from the main bundle, through require.
 for (const name of ['otlp-proto', 'otlp-json']) {
-  await build({ ...common, entryPoints: [`src/${name}.ts`], outfile: `dist/${name}.bundle.js`, external: SHARED });
+  await build({ ...common, entryPoints: [`src/export/${name}-exporters.ts`], outfile: `dist/${name}.bundle.js`, external: SHARED });
 }
 
 await build({
   ...common,
-  entryPoints: ['src/index.ts'],
+  entryPoints: ['src/api.ts'],
   outfile: 'dist/otelkit.js',
   define: { __OTELKIT_BUNDLED_VERSIONS__: JSON.stringify(bundledVersions), __OTELKIT_SEMCONV__: JSON.stringify(semconvSubset()) },
   external: [

@@ -87,7 +87,7 @@ export async function startDemo(opts = {}) {
 
   try {
     const baseEnv = { ...process.env, ...opts.baseEnv };
-    const viewer = run('viewer', [path.join(ROOT, 'dist', 'cli.js'), 'dev', '--port', String(ports.otlp), '--ui-port', String(ports.ui)], baseEnv);
+    const viewer = run('viewer', [path.join(ROOT, 'dist', 'cli', 'index.js'), 'dev', '--port', String(ports.otlp), '--ui-port', String(ports.ui)], baseEnv);
     const uiUrl = `http://localhost:${ports.ui}/`;
     await waitHttp(`http://127.0.0.1:${ports.ui}/api/stats`, viewer, 'the viewer');
 

@@ -4,14 +4,14 @@
 // The preload and the application must share this one instance (the health registry, the
 // running SDK), so everything goes through here.
 import * as path from 'node:path';
-import type * as Api from './index';
-import { persistCodeCache, requireWithCodeCache } from './compile-cache';
+import type * as Api from './api';
+import { persistCodeCache, requireWithCodeCache } from './loading/code-cache';
 
 function load(): typeof Api {
   const bundled = requireWithCodeCache(path.join(__dirname, 'otelkit.js'), module);
   if (bundled) return bundled as typeof Api;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('./index') as typeof Api;
+  return require('./api') as typeof Api;
 }
 
 const api = load();
@@ -28,4 +28,4 @@ export const flush = api.flush;
 export const getLogger = api.getLogger;
 export const health = api.health;
 export const checks = api.checks;
-export type { StartOptions, StartResult, CheckFn, CheckOptions, CheckResult, ReadyReport, HealthRegistry, Config, LoggingConfig } from './index';
+export type { StartOptions, StartResult, CheckFn, CheckOptions, CheckResult, ReadyReport, HealthRegistry, Config, LoggingConfig } from './api';

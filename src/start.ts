@@ -1,6 +1,6 @@
 // start(): read and validate the configuration, report it, and only then load the SDK.
 // A disabled SDK (OTEL_SDK_DISABLED=true) loads and hooks nothing.
-import { loadConfig, type Config, type LoadedConfig } from './config';
+import { loadConfig, type Config, type LoadedConfig } from './config/config';
 import { emit, reportOnce, setupDiag } from './diag';
 
 export interface StartOptions {
@@ -19,7 +19,7 @@ export interface StartResult {
 
 let result: StartResult | undefined;
 
-type Sdk = typeof import('./sdk');
+type Sdk = typeof import('./compose');
 let sdk: Sdk | undefined;
 
 /** Starts once; later calls return the first result. Never throws. */
@@ -40,7 +40,7 @@ export function start(options: StartOptions = {}): StartResult {
   if (config.disabled) return (result = { started: false, config });
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    sdk = require('./sdk') as Sdk;
+    sdk = require('./compose') as Sdk;
     sdk.compose(config, options.esm ?? false);
     return (result = { started: true, config });
   } catch (err) {

@@ -7,8 +7,8 @@ import http from 'node:http';
 import pg from 'pg';
 import { createClient } from 'redis';
 import Redis from 'ioredis';
-import { HealthRegistry } from '../dist/health.js';
-import { checks } from '../dist/checks.js';
+import { HealthRegistry } from '../dist/health/registry.js';
+import { checks } from '../dist/health/checks.js';
 import { startPostgres, startRedis } from './support/services.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -5,9 +5,9 @@ import { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { installConsoleCapture, uninstallConsoleCapture, isConsoleCaptured } = require('../dist/console-capture.js');
-const { initLogging, resetLogging } = require('../dist/logger.js');
-const { createRedactor } = require('../dist/redact.js');
+const { installConsoleCapture, uninstallConsoleCapture, isConsoleCaptured } = require('../dist/logs/console-capture.js');
+const { initLogging, resetLogging } = require('../dist/logs/logger.js');
+const { createRedactor } = require('../dist/redact/redactor.js');
 
 function fakeConsole() {
   const calls = [];

@@ -10,7 +10,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { startDevServer } from '../dist/dev/server.js';
+import { startDevServer } from '../dist/cli/dev/server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -299,7 +299,7 @@ test('a long string attribute is cut so that one span cannot defeat the bounds',
 });
 
 test('the page and the `otelkit dev` command: localhost only, Ctrl-C/SIGTERM exits 0', async () => {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'dev', '--port', '0', '--ui-port', '0'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli', 'index.js'), 'dev', '--port', '0', '--ui-port', '0'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

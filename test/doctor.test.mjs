@@ -13,7 +13,7 @@ import { startOtlpReceiver } from './support/otlp-receiver.mjs';
 import { freePort } from './support/app.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
+const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
 
 function runDoctor(vars, { args = ['--json'], cwd = ROOT } = {}) {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? os.tmpdir(), ...vars };

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { firstEsmPackage } from '../dist/esm-packages.js';
-import { packageOfFile } from '../dist/esm-hooks.js';
+import { firstEsmPackage } from '../dist/loading/esm-packages.js';
+import { packageOfFile } from '../dist/loading/esm-hooks.js';
 import { ROOT } from './support/app.mjs';
 
 function tree(files) {

@@ -12,8 +12,8 @@ import { receiverPerFile } from './support/receiver-per-file.mjs';
 import { startApp, get, freePort, ROOT } from './support/app.mjs';
 
 const require = createRequire(import.meta.url);
-const { matchedRoute, constructedRoute } = require(path.join(ROOT, 'dist/express-layers.js'));
-const { HttpServerDuration, DURATION_BUCKETS } = require(path.join(ROOT, 'dist/http-metrics.js'));
+const { matchedRoute, constructedRoute } = require(path.join(ROOT, 'dist/instrument/patches/express-layers.js'));
+const { HttpServerDuration, DURATION_BUCKETS } = require(path.join(ROOT, 'dist/metrics/http-server-duration.js'));
 const upstream = require(path.join(ROOT, 'node_modules/@opentelemetry/instrumentation-express/build/src/utils.js'));
 const sdkMetrics = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-metrics'));
 const sdkTrace = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-trace'));

@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import Fastify from 'fastify';
-import { HealthRegistry } from '../dist/health.js';
+import { HealthRegistry } from '../dist/health/registry.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// Stand-in for the real redactor (src/redact.ts): strips the password from URL userinfo.
+// Stand-in for the real redactor (src/redact/redactor.ts): strips the password from URL userinfo.
 const redactStandIn = (s) => s.replace(/(\/\/[^:/@\s]+):[^@\s]+@/g, '$1:[REDACTED]@');
 
 async function listen(server) {
@@ -182,7 +182,7 @@ test('a hung check is not called again while its last invocation is still pendin
 });
 
 test('the timeout timer never holds the process open', () => {
-  const healthJs = fileURLToPath(new URL('../dist/health.js', import.meta.url));
+  const healthJs = fileURLToPath(new URL('../dist/health/registry.js', import.meta.url));
   const script = `
     const { HealthRegistry } = require(${JSON.stringify(healthJs)});
     const r = new HealthRegistry({ timeoutMs: 60000 });

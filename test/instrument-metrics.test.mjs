@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { ROOT } from './support/app.mjs';
 
 const require = createRequire(import.meta.url);
-const { InstrumentMeterProvider, isInstrumentationScope } = require(path.join(ROOT, 'dist/instrument-metrics.js'));
+const { InstrumentMeterProvider, isInstrumentationScope } = require(path.join(ROOT, 'dist/metrics/instrumentation-meters.js'));
 const sdkMetrics = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-metrics'));
 const { ValueType } = require(path.join(ROOT, 'node_modules/@opentelemetry/api'));
 

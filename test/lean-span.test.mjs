@@ -9,10 +9,10 @@ import { suppressTracing } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { LeanSpan, spanLimits } from '../dist/lean-span.js';
-import { rootSpanStarter } from '../dist/root-span.js';
-import { LeanTracer } from '../dist/lean-tracer.js';
-import { ProtoWriter, writeSpan } from '../dist/otlp-spans.js';
+import { LeanSpan, spanLimits } from '../dist/trace/own-span.js';
+import { rootSpanStarter } from '../dist/trace/root-span.js';
+import { LeanTracer } from '../dist/trace/database-tracer.js';
+import { ProtoWriter, writeSpan } from '../dist/export/otlp-span-encoder.js';
 
 /** Records what the processors see, in order: onStart, onEnding (span still writable), onEnd. */
 class Recorder {

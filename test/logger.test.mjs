@@ -21,8 +21,8 @@ const { BasicTracerProvider } = require('@opentelemetry/sdk-trace-base');
 const { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter } = require('@opentelemetry/sdk-logs');
 const winston = require('winston');
 
-const { initLogging, getLogger, flushLogging, resetLogging, winstonInstrumentationConfig } = require('../dist/logger.js');
-const { createRedactor } = require('../dist/redact.js');
+const { initLogging, getLogger, flushLogging, resetLogging, winstonInstrumentationConfig } = require('../dist/logs/logger.js');
+const { createRedactor } = require('../dist/redact/redactor.js');
 const { setupDiag } = require('../dist/diag.js');
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -411,7 +411,7 @@ test('zero allocation below the level', () => {
 test('exactly once on OTLP with @opentelemetry/instrumentation-winston active (child process)', () => {
   const script = `
     const { WinstonInstrumentation } = require('@opentelemetry/instrumentation-winston');
-    const { winstonInstrumentationConfig, initLogging, getLogger } = require('./dist/logger.js');
+    const { winstonInstrumentationConfig, initLogging, getLogger } = require('./dist/logs/logger.js');
     const cfg = { level: 'info', levels: [], format: 'json', captureConsole: false, bridge: true };
     const inst = new WinstonInstrumentation(winstonInstrumentationConfig(cfg));
     inst.enable();
@@ -423,7 +423,7 @@ test('exactly once on OTLP with @opentelemetry/instrumentation-winston active (c
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     const exp = new InMemoryLogRecordExporter();
     logs.setGlobalLoggerProvider(new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: exp })] }));
-    const { createRedactor } = require('./dist/redact.js');
+    const { createRedactor } = require('./dist/redact/redactor.js');
     const { Writable } = require('node:stream');
     const lines = [];
     const stdout = new Writable({ write(c, e, cb) { lines.push(String(c)); cb(); } });

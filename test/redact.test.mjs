@@ -1,8 +1,8 @@
 // Redaction (SPEC "Redaction"): keys, value patterns, deep values, limits and the span processor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRedactor, REDACTED } from '../dist/redact.js';
-import { RedactingSpanProcessor } from '../dist/redact-spans.js';
+import { createRedactor, REDACTED } from '../dist/redact/redactor.js';
+import { RedactingSpanProcessor } from '../dist/redact/span-processor.js';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,

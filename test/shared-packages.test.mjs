@@ -1,4 +1,4 @@
-// One copy of @opentelemetry/api, core and api-logs (src/shared-packages.ts): under the preload
+// One copy of @opentelemetry/api, core and api-logs (src/loading/bundled-packages.ts): under the preload
 // the installed packages' requirers (the instrumentations, the exporters' bundles, the
 // application) get the bundle's modules, with the installed packages' exports; a package of
 // another version, one loaded already or one not installed keeps its own copy. The semantic
@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { sharePackages, withInstalledFallback } from '../dist/shared-packages.js';
+import { sharePackages, withInstalledFallback } from '../dist/loading/bundled-packages.js';
 import { ROOT } from './support/app.mjs';
 
 const require = createRequire(import.meta.url);

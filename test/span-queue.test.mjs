@@ -8,10 +8,10 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { EncodingSpanProcessor } from '../dist/span-queue.js';
-import { exportStats } from '../dist/export-health.js';
+import { EncodingSpanProcessor } from '../dist/export/encoding-span-processor.js';
+import { exportStats } from '../dist/export/export-status.js';
 import { startOtlpReceiver } from './support/otlp-receiver.mjs';
-import { encodedSpanExporter } from '../dist/exporters.js';
+import { encodedSpanExporter } from '../dist/export/exporters.js';
 
 // A small deterministic generator, so that a failure can be replayed.
 function rng(seed, numbers) {

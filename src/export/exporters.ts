@@ -1,0 +1,164 @@
+// Exporters that load their implementation on first use. The OTLP exporters (protobuf
+// serialisers, gRPC) are the largest part of an SDK's start-up cost, and nothing is exported
+// until the first batch is due, seconds after start; the chosen protocol's package is the only
+// one ever loaded.
+import * as path from 'node:path';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { OtlpConfig, Signal } from '../config/config';
+import { exportFailed, exportSucceeded } from './export-status';
+import type { EncodedSpanExporter, EncodedSpans } from './encoding-span-processor';
+
+/** The subset of the three exporter interfaces the lazy wrapper needs. */
+interface AnyExporter<T> {
+  export(items: T, done: (result: ExportResult) => void): void;
+  shutdown(): Promise<void>;
+  forceFlush?(): Promise<void>;
+}
+
+type Kind = 'otlp' | 'console';
+
+// http/protobuf and http/json come from otelkit's own bundles of the upstream exporters
+// (otlp-proto.ts, whose traces and logs go to http: endpoints over otelkit's own transport, and
+// otlp-json.ts); gRPC from its packages, only installed by those who use it.
+const GRPC_PACKAGES: Record<Signal, string> = {
+  traces: '@opentelemetry/exporter-trace-otlp-grpc',
+  metrics: '@opentelemetry/exporter-metrics-otlp-grpc',
+  logs: '@opentelemetry/exporter-logs-otlp-grpc',
+};
+
+/** The module exporting the three exporter classes of a protocol. */
+function otlpModule(protocol: OtlpConfig['protocol'], signal: Signal): Record<string, unknown> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  if (protocol === 'grpc') return require(GRPC_PACKAGES[signal]) as Record<string, unknown>;
+  // Computed paths, so that the main bundle does not take these modules in.
+  // From the main bundle (dist/) the exporters' bundles sit beside it; a tsc-only build has no
+  // bundles and runs from dist/export/, where the same exporters are compiled modules.
+  const name = protocol === 'http/protobuf' ? 'otlp-proto' : 'otlp-json';
+  try {
+    return require(path.join(__dirname, `${name}.bundle.js`)) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    return require(path.join(__dirname, `${name}-exporters.js`)) as Record<string, unknown>;
+  }
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+const OTLP_CLASS: Record<Signal, string> = {
+  traces: 'OTLPTraceExporter',
+  metrics: 'OTLPMetricExporter',
+  logs: 'OTLPLogExporter',
+};
+
+type Ctor<T> = new (options?: Record<string, unknown>) => AnyExporter<T>;
+
+function otlpOptions(cfg: OtlpConfig): Record<string, unknown> {
+  const common: Record<string, unknown> = {
+    url: cfg.endpoint,
+    timeoutMillis: cfg.timeoutMs,
+    compression: cfg.compression,
+  };
+  if (cfg.protocol !== 'grpc') return { ...common, headers: cfg.headers };
+  if (Object.keys(cfg.headers).length === 0) return common;
+  // gRPC takes headers as Metadata; @grpc/grpc-js is only present when grpc is in use.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Metadata } = require('@grpc/grpc-js') as { Metadata: new () => { set(k: string, v: string): void } };
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(cfg.headers)) metadata.set(k, v);
+  return { ...common, metadata };
+}
+
+function load<T>(signal: Signal, kind: Kind, cfg: OtlpConfig): AnyExporter<T> {
+  if (kind === 'console') {
+    const [pkg, cls] = {
+      traces: ['@opentelemetry/sdk-trace', 'ConsoleSpanExporter'],
+      metrics: ['@opentelemetry/sdk-metrics', 'ConsoleMetricExporter'],
+      logs: ['@opentelemetry/sdk-logs', 'ConsoleLogRecordExporter'],
+    }[signal];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const C = (require(pkg) as Record<string, Ctor<T>>)[cls];
+    return new C();
+  }
+  const C = otlpModule(cfg.protocol, signal)[OTLP_CLASS[signal]] as Ctor<T>;
+  return new C(otlpOptions(cfg));
+}
+
+function countItems(items: unknown): number {
+  if (Array.isArray(items)) return items.length;
+  // Spans span-queue.ts has encoded
+  if (typeof (items as EncodedSpans).count === 'number') return (items as EncodedSpans).count;
+  // ResourceMetrics: count the metric streams
+  const rm = items as ResourceMetrics;
+  return rm.scopeMetrics?.reduce((n, s) => n + s.metrics.length, 0) ?? 1;
+}
+
+class LazyExporter<T> implements AnyExporter<T> {
+  private delegate?: AnyExporter<T>;
+  private readonly where: string;
+
+  constructor(
+    private readonly signal: Signal,
+    kind: Kind,
+    cfg: OtlpConfig,
+    private readonly make: () => AnyExporter<T> = () => load<T>(signal, kind, cfg),
+  ) {
+    this.where = kind === 'console' ? 'console' : cfg.endpoint;
+  }
+
+  private get(): AnyExporter<T> {
+    if (!this.delegate) this.delegate = this.make();
+    return this.delegate;
+  }
+
+  export(items: T, done: (result: ExportResult) => void): void {
+    const n = countItems(items);
+    let exporter: AnyExporter<T>;
+    try {
+      exporter = this.get();
+    } catch (err) {
+      exportFailed(this.signal, n, this.where, err);
+      done({ code: 1, error: err instanceof Error ? err : new Error(String(err)) });
+      return;
+    }
+    exporter.export(items, (result) => {
+      if (result.code === 0) exportSucceeded(this.signal, n, this.where);
+      else exportFailed(this.signal, n, this.where, result.error);
+      done(result);
+    });
+  }
+
+  async shutdown(): Promise<void> {
+    // Never loaded means never exported: nothing to flush or close.
+    await this.delegate?.shutdown();
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.delegate?.forceFlush?.();
+  }
+}
+
+export function spanExporter(kind: Kind, cfg: OtlpConfig): SpanExporter {
+  return new LazyExporter<ReadableSpan[]>('traces', kind, cfg);
+}
+
+/** OTLP/HTTP protobuf traces whose spans span-queue.ts has already encoded. */
+export function encodedSpanExporter(cfg: OtlpConfig): EncodedSpanExporter {
+  return new LazyExporter<EncodedSpans>('traces', 'otlp', cfg, () => {
+    const create = otlpModule('http/protobuf', 'traces').createEncodedTraceExporter as (o: Record<string, unknown>) => AnyExporter<EncodedSpans>;
+    return create(otlpOptions(cfg));
+  });
+}
+
+export function logExporter(kind: Kind, cfg: OtlpConfig): LogRecordExporter {
+  return new LazyExporter<ReadableLogRecord[]>('logs', kind, cfg);
+}
+
+export function metricExporter(kind: Kind, cfg: OtlpConfig): PushMetricExporter {
+  const e = new LazyExporter<ResourceMetrics>('metrics', kind, cfg) as unknown as PushMetricExporter;
+  // Cumulative, like the OTLP exporter's default and what Prometheus-style backends expect;
+  // decided here because the reader asks before the real exporter exists.
+  e.selectAggregationTemporality = () => 1;
+  return e;
+}

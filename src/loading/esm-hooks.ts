@@ -1,0 +1,133 @@
+// How an ES module application's imports reach the instrumentations. Both ways must be in
+// place in the preload, before the application's first import.
+//
+// - The bridge (the default): Node's ESM loader runs an imported CommonJS package through
+//   Module._load(filename) with no parent, which require hooks never see. The bridge sends those
+//   loads of instrumented packages through Module.prototype.require, so the lazy trigger and
+//   require-in-the-middle patch them as they patch a require. No thread, no loader.
+// - The import-in-the-middle loader: needed only when an instrumented package loads as ES module
+//   code of its own (esm-packages.ts). It runs on a thread of its own, about 10 MiB of RSS.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the Module class itself, whose _load we wrap
+import Module = require('node:module');
+import { pathToFileURL } from 'node:url';
+import * as path from 'node:path';
+import { reportOnce } from '../diag';
+
+export function registerEsmLoader(include: string[]): boolean {
+  const register = (Module as { register?: (specifier: string, parentURL: string, options?: unknown) => void }).register;
+  if (typeof register !== 'function') {
+    reportOnce('esm-register', `module.register is not available in Node ${process.version}; ESM imports of ES module packages are not instrumented (Node 20.6 or newer is needed)`);
+    return false;
+  }
+  try {
+    register('import-in-the-middle/hook.mjs', pathToFileURL(__filename).href, { data: { include } });
+    return true;
+  } catch (err) {
+    reportOnce('esm-register', 'registering the ESM loader hook failed; ESM imports of ES module packages are not instrumented', err);
+    return false;
+  }
+}
+
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+/** The package a file under node_modules belongs to: `name` or `@scope/name`. */
+export function packageOfFile(filename: string): string | undefined {
+  const at = filename.lastIndexOf(NODE_MODULES);
+  if (at === -1) return undefined;
+  const rest = filename.slice(at + NODE_MODULES.length);
+  const parts = rest.split(path.sep);
+  if (parts.length < 2) return undefined;
+  if (parts[0].startsWith('@')) return parts.length > 2 ? `${parts[0]}/${parts[1]}` : undefined;
+  return parts[0];
+}
+
+interface ModuleInternals {
+  _load(request: string, parent: unknown, isMain: boolean): unknown;
+  _cache: Record<string, { exports: unknown; loaded: boolean } | undefined>;
+  prototype: { require(this: unknown, id: string): unknown };
+}
+
+/**
+ * Sends the ESM loader's loads of CommonJS files of `packages` through the require chain.
+ * `beforeLoad` runs first with the package name (it enables the package's instrumentation).
+ * Returns a require through the current chain, from the bridge's own parent module.
+ */
+export function bridgeEsmImports(packages: ReadonlySet<string>, beforeLoad: (pkg: string) => void, fromDir: string): (id: string) => unknown {
+  const M = Module as unknown as ModuleInternals;
+  // The parent the bridged requires are made from; an absolute request resolves the same from anywhere.
+  const parent = new Module(path.join(fromDir, '[otelkit-esm-bridge]'));
+  const load = M._load;
+  M._load = function otelkitEsmBridge(this: unknown, request: string, from: unknown, isMain: boolean) {
+    // Only the ESM loader calls with no parent at all (undefined; the CommonJS entry gets null).
+    if (from !== undefined || isMain || typeof request !== 'string' || !path.isAbsolute(request)) {
+      return load.call(this, request, from, isMain);
+    }
+    const pkg = packageOfFile(request);
+    if (pkg === undefined || !packages.has(pkg)) return load.call(this, request, from, isMain);
+    try {
+      beforeLoad(pkg);
+    } catch (err) {
+      reportOnce(`esm-bridge:${pkg}`, `instrumenting ${pkg} for ESM imports failed`, err);
+    }
+    // The ESM loader made this module object and will read what it exports. Loading it would
+    // snapshot its exports inside Node before the instrumentation has patched them; an
+    // instrumentation that replaces a package's exports (pino's) would be lost. So a fresh module
+    // is loaded through require, and the loader's module is handed what require returned.
+    const esmModule = M._cache[request];
+    if (esmModule?.loaded === false) delete M._cache[request];
+    const exports = M.prototype.require.call(parent, request);
+    if (esmModule?.loaded === false) {
+      esmModule.exports = exports;
+      esmModule.loaded = true;
+    }
+    return exports;
+  };
+  return (id) => M.prototype.require.call(parent, id);
+}
+
+type Fn = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * ESM imports of node:http and node:https are seen by no hook. Their request() and get() are
+ * replaced by stubs, copied into the modules' ESM namespaces, that call `onFirstCall` once (it
+ * loads and patches the http instrumentation, about 30 ms that a process making no outgoing
+ * request never pays) and then call what the module exports by then: the instrumentation's
+ * wrapper, which calls a stub it wrapped, which calls Node's function.
+ */
+export function instrumentOnFirstRequest(onFirstCall: () => void): void {
+  const M = Module as unknown as ModuleInternals;
+  let fired = false;
+  // One flag for all four stubs: the wrapper of get() calls the wrapped request(), whose stub
+  // must then go straight to Node's function, not into the wrapper again (two client spans).
+  let entered = false;
+  for (const id of ['node:http', 'node:https']) {
+    // Module._load, not require: the require hooks must not see these modules before the
+    // instrumentation is enabled, or require-in-the-middle would remember them as unpatched.
+    const exports = M._load(id, null, false) as Record<string, unknown>;
+    for (const name of ['request', 'get']) {
+      const original = exports[name];
+      if (typeof original !== 'function') continue;
+      const stub = function (this: unknown, ...args: unknown[]): unknown {
+        if (!fired) {
+          fired = true;
+          try {
+            onFirstCall();
+          } catch (err) {
+            reportOnce('esm-http', 'instrumenting node:http for ESM imports failed', err);
+          }
+        }
+        const current = exports[name];
+        if (entered || current === stub || typeof current !== 'function') return (original as Fn).apply(this, args);
+        entered = true;
+        try {
+          return (current as Fn).apply(this, args);
+        } finally {
+          entered = false;
+        }
+      };
+      Object.defineProperty(stub, 'name', { value: (original as Fn).name });
+      exports[name] = stub;
+    }
+  }
+  Module.syncBuiltinESMExports();
+}

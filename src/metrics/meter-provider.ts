@@ -1,0 +1,144 @@
+// Metrics: one MeterProvider with a pull reader for Prometheus (served by the admin server),
+// optionally an OTLP push reader, process CPU/memory gauges, Node runtime metrics and
+// otelkit's own export counters. The Prometheus serialiser loads on the first scrape.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { metrics } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, PeriodicExportingMetricReader, type MetricData, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Config, Signal } from '../config/config';
+import { reportOnce } from '../diag';
+import { metricExporter } from '../export/exporters';
+import { exportStats } from '../export/export-status';
+import { InstrumentMeterProvider } from './instrumentation-meters';
+
+interface Serializer {
+  serialize(rm: unknown): string;
+}
+
+// The OTel-to-Prometheus naming rules (as the collector's Prometheus exporter applies them):
+// the unit becomes a suffix, so `http.server.request.duration` (s) is scraped as
+// `http_server_request_duration_seconds` here and behind the collector alike.
+const UNIT_SUFFIX: Record<string, string> = {
+  s: 'seconds', ms: 'milliseconds', us: 'microseconds', ns: 'nanoseconds',
+  By: 'bytes', KiBy: 'kibibytes', MiBy: 'mebibytes', GiBy: 'gibibytes', KBy: 'kilobytes', MBy: 'megabytes',
+  '%': 'percent', '1': 'ratio',
+};
+
+function suffixFor(unit: string, isGauge: boolean): string | undefined {
+  if (!unit || unit.startsWith('{')) return undefined;
+  if (unit === '1') return isGauge ? 'ratio' : undefined;
+  return UNIT_SUFFIX[unit];
+}
+
+function withUnitSuffixes(rm: ResourceMetrics): ResourceMetrics {
+  return {
+    ...rm,
+    scopeMetrics: rm.scopeMetrics.map((sm) => ({
+      ...sm,
+      metrics: sm.metrics.map((m) => {
+        const suffix = suffixFor(m.descriptor.unit, m.dataPointType === DataPointType.GAUGE);
+        if (!suffix) return m;
+        const base = m.descriptor.name.replace(/[^a-zA-Z0-9_:]/g, '_');
+        if (base.endsWith(`_${suffix}`)) return m;
+        return { ...m, descriptor: { ...m.descriptor, name: `${base}_${suffix}` } } as MetricData;
+      }),
+    })),
+  };
+}
+
+/** A pull reader: /metrics collects on request. */
+export class PrometheusReader extends MetricReader {
+  private serializer?: Serializer;
+
+  constructor(metricProducers: MetricProducer[]) {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE, metricProducers });
+  }
+
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+
+  async render(): Promise<string> {
+    if (!this.serializer) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { PrometheusSerializer } = require('@opentelemetry/exporter-prometheus') as {
+        PrometheusSerializer: new (prefix?: string, appendTimestamp?: boolean) => Serializer;
+      };
+      this.serializer = new PrometheusSerializer('', false);
+    }
+    const { resourceMetrics, errors } = await this.collect();
+    for (const e of errors) reportOnce('metrics-collect', 'collecting metrics reported an error', e);
+    return this.serializer.serialize(withUnitSuffixes(resourceMetrics));
+  }
+
+  readonly handle = (_req: IncomingMessage, res: ServerResponse): void => {
+    this.render().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(body);
+      },
+      (err: unknown) => {
+        reportOnce('metrics-render', 'rendering /metrics failed', err);
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('# metrics collection failed\n');
+      },
+    );
+  };
+}
+
+export interface MetricsSetup {
+  provider: MeterProvider;
+  prometheus?: PrometheusReader;
+}
+
+const SIGNALS: Signal[] = ['traces', 'metrics', 'logs'];
+
+function registerProcessAndSelfMetrics(provider: MeterProvider): void {
+  const meter = provider.getMeter('otelkit');
+  const cpu = meter.createObservableCounter('process.cpu.time', { unit: 's', description: 'CPU time used by the process' });
+  const mem = meter.createObservableUpDownCounter('process.memory.usage', { unit: 'By', description: 'Resident set size of the process' });
+  const failures = meter.createObservableCounter('otelkit.export.failures', { unit: '{export}', description: 'Exports that failed, per signal' });
+  const dropped = meter.createObservableCounter('otelkit.export.dropped', { unit: '{item}', description: 'Spans, log records or metric streams lost: failed exports and full queues, per signal' });
+  meter.addBatchObservableCallback((r) => {
+    const u = process.cpuUsage();
+    r.observe(cpu, u.user / 1e6, { 'cpu.mode': 'user' });
+    r.observe(cpu, u.system / 1e6, { 'cpu.mode': 'system' });
+    r.observe(mem, process.memoryUsage.rss());
+    for (const signal of SIGNALS) {
+      const s = exportStats(signal);
+      r.observe(failures, s.failedExports, { signal });
+      r.observe(dropped, s.droppedItems, { signal });
+    }
+  }, [cpu, mem, failures, dropped]);
+}
+
+/**
+ * producers: metrics aggregated outside the SDK (the HTTP server duration), read by every reader,
+ * as are the instrumentations' counters and histograms (instrument-metrics.ts).
+ */
+export function buildMetrics(config: Config, resource: Resource, producers: MetricProducer[]): MetricsSetup {
+  const readers: MetricReader[] = [];
+  let prometheus: PrometheusReader | undefined;
+  // The provider is made after its readers, which need the producer first.
+  const sdk: { provider?: MeterProvider } = {};
+  const instruments = new InstrumentMeterProvider(() => sdk.provider as MeterProvider);
+  producers = [...producers, instruments];
+  for (const kind of config.metrics.exporters) {
+    if (kind === 'prometheus') {
+      prometheus = new PrometheusReader(producers);
+      readers.push(prometheus);
+    } else {
+      readers.push(new PeriodicExportingMetricReader({
+        exporter: metricExporter(kind, config.metrics.otlp),
+        exportIntervalMillis: config.metrics.exportIntervalMs,
+        exportTimeoutMillis: Math.min(config.metrics.exportTimeoutMs, config.metrics.exportIntervalMs),
+        metricProducers: producers,
+      }));
+    }
+  }
+  const provider = (sdk.provider = new MeterProvider({ resource, readers }));
+  // Without a reader nothing would collect what the instruments aggregate: the SDK's records
+  // then cost nothing either.
+  metrics.setGlobalMeterProvider(readers.length > 0 ? instruments : provider);
+  if (readers.length > 0) registerProcessAndSelfMetrics(provider);
+  return { provider, prometheus };
+}
