@@ -1,14 +1,24 @@
-// Read once from our own package.json so the version has a single source.
+// Read once from our own package.json so the version, and the versions of the optional peer
+// packages we tell users to install, have a single source.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-function readVersion(): string {
+interface OwnPackage {
+  version?: string;
+  peerDependencies?: Record<string, string>;
+}
+
+function readPackage(): OwnPackage {
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
+    return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as OwnPackage;
   } catch {
-    return '0.0.0';
+    return {};
   }
 }
 
-export const VERSION = readVersion();
+const pkg = readPackage();
+
+export const VERSION = pkg.version ?? '0.0.0';
+
+/** Optional peer dependencies by name, with the exact version otelkit is tested with. */
+export const OPTIONAL_PEERS: Readonly<Record<string, string>> = pkg.peerDependencies ?? {};

@@ -6,6 +6,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
 import { loadConfig, type Config, type OtlpConfig, type Setting, type Signal } from '../config/config';
+import { GRPC_PACKAGES, grpcPackageMissing, isInstalled } from '../export/grpc-packages';
 import { createRedactor } from '../redact/redactor';
 import { VERSION } from '../version';
 
@@ -120,6 +121,10 @@ function contradictions(config: Config, settings: Setting[]): string[] {
     } else if (o.protocol !== 'grpc' && port === 4317) {
       out.push(`${signal}: ${protoVar}=${o.protocol} but ${safe(o.endpoint)} is the OTLP/gRPC port 4317: use port 4318 for HTTP, or set ${protoVar}=grpc`);
     }
+  }
+
+  for (const signal of SIGNALS) {
+    if (exportsOtlp(config, signal) && signalOtlp(config, signal).protocol === 'grpc' && !isInstalled(GRPC_PACKAGES[signal])) out.push(grpcPackageMissing(signal));
   }
 
   if (!config.logging.file) {

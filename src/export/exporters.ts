@@ -8,7 +8,9 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { OtlpConfig, Signal } from '../config/config';
+import { emit } from '../diag';
 import { exportFailed, exportSucceeded } from './export-status';
+import { GRPC_PACKAGES, grpcPackageMissing, isInstalled } from './grpc-packages';
 import type { EncodedSpanExporter, EncodedSpans } from './encoding-span-processor';
 
 /** The subset of the three exporter interfaces the lazy wrapper needs. */
@@ -21,18 +23,17 @@ interface AnyExporter<T> {
 type Kind = 'otlp' | 'console';
 
 // http/protobuf and http/json come from otelkit's own bundles of the upstream exporters
-// (otlp-proto.ts, whose traces and logs go to http: endpoints over otelkit's own transport, and
-// otlp-json.ts); gRPC from its packages, only installed by those who use it.
-const GRPC_PACKAGES: Record<Signal, string> = {
-  traces: '@opentelemetry/exporter-trace-otlp-grpc',
-  metrics: '@opentelemetry/exporter-metrics-otlp-grpc',
-  logs: '@opentelemetry/exporter-logs-otlp-grpc',
-};
+// (otlp-proto-exporters.ts, whose traces and logs go to http: endpoints over otelkit's own
+// transport, and otlp-json-exporters.ts); gRPC from its packages, optional peer dependencies
+// installed only by those who use it (grpc-packages.ts).
 
 /** The module exporting the three exporter classes of a protocol. */
 function otlpModule(protocol: OtlpConfig['protocol'], signal: Signal): Record<string, unknown> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  if (protocol === 'grpc') return require(GRPC_PACKAGES[signal]) as Record<string, unknown>;
+  if (protocol === 'grpc') {
+    if (!isInstalled(GRPC_PACKAGES[signal])) throw new Error(grpcPackageMissing(signal));
+    return require(GRPC_PACKAGES[signal]) as Record<string, unknown>;
+  }
   // Computed paths, so that the main bundle does not take these modules in.
   // From the main bundle (dist/) the exporters' bundles sit beside it; a tsc-only build has no
   // bundles and runs from dist/export/, where the same exporters are compiled modules.
@@ -105,6 +106,8 @@ class LazyExporter<T> implements AnyExporter<T> {
     private readonly make: () => AnyExporter<T> = () => load<T>(signal, kind, cfg),
   ) {
     this.where = kind === 'console' ? 'console' : cfg.endpoint;
+    // Said at start, not only at the first export seconds later; each failed export says it again.
+    if (kind === 'otlp' && cfg.protocol === 'grpc' && !isInstalled(GRPC_PACKAGES[signal])) emit('warn', grpcPackageMissing(signal));
   }
 
   private get(): AnyExporter<T> {
