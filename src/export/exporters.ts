@@ -21,8 +21,8 @@ interface AnyExporter<T> {
 type Kind = 'otlp' | 'console';
 
 // http/protobuf and http/json come from otelkit's own bundles of the upstream exporters
-// (otlp-proto.ts, whose traces and logs go to http: endpoints over otelkit's own transport, and
-// otlp-json.ts); gRPC from its packages, only installed by those who use it.
+// (otlp-proto-exporters.ts, whose traces and logs go to http: endpoints over otelkit's own
+// transport, and otlp-json-exporters.ts); gRPC from its packages, only installed by those who use it.
 const GRPC_PACKAGES: Record<Signal, string> = {
   traces: '@opentelemetry/exporter-trace-otlp-grpc',
   metrics: '@opentelemetry/exporter-metrics-otlp-grpc',
@@ -143,7 +143,7 @@ export function spanExporter(kind: Kind, cfg: OtlpConfig): SpanExporter {
   return new LazyExporter<ReadableSpan[]>('traces', kind, cfg);
 }
 
-/** OTLP/HTTP protobuf traces whose spans span-queue.ts has already encoded. */
+/** OTLP/HTTP protobuf traces whose spans encoding-span-processor.ts has already encoded. */
 export function encodedSpanExporter(cfg: OtlpConfig): EncodedSpanExporter {
   return new LazyExporter<EncodedSpans>('traces', 'otlp', cfg, () => {
     const create = otlpModule('http/protobuf', 'traces').createEncodedTraceExporter as (o: Record<string, unknown>) => AnyExporter<EncodedSpans>;
