@@ -1,6 +1,7 @@
-// otelkit's HTTP/1.1 export transport (src/export/otlp-http-transport.ts): the response reader on every
-// split of its input, and the transport against real node:http servers (keep-alive, a connection
-// the server closed, gzip, statuses, Retry-After, timeouts, refused connections, shutdown).
+// otelkit's HTTP/1.1 export transport (src/export/otlp-http-transport.ts, http-response-reader.ts,
+// retrying-transport.ts): the response reader on every split of its input, and the transport
+// against real node:http servers (keep-alive, a connection the server closed, gzip, statuses,
+// Retry-After, timeouts, refused connections, shutdown).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -10,7 +11,9 @@ import { ROOT } from './support/app.mjs';
 import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
-const { ResponseReader, RawHttpTransport, RetryingTransport, retryAfterMillis, MAX_RESPONSE_BODY_SIZE } = require(path.join(ROOT, 'dist/export/otlp-http-transport.js'));
+const { ResponseReader, MAX_RESPONSE_BODY_SIZE } = require(path.join(ROOT, 'dist/export/http-response-reader.js'));
+const { RawHttpTransport } = require(path.join(ROOT, 'dist/export/otlp-http-transport.js'));
+const { RetryingTransport, retryAfterMillis } = require(path.join(ROOT, 'dist/export/retrying-transport.js'));
 
 /** Feeds `raw` to a fresh reader in the given pieces; the response, once complete. */
 function readIn(pieces) {

@@ -146,7 +146,7 @@ export function spanExporter(kind: Kind, cfg: OtlpConfig): SpanExporter {
   return new LazyExporter<ReadableSpan[]>('traces', kind, cfg);
 }
 
-/** OTLP/HTTP protobuf traces whose spans span-queue.ts has already encoded. */
+/** OTLP/HTTP protobuf traces whose spans encoding-span-processor.ts has already encoded. */
 export function encodedSpanExporter(cfg: OtlpConfig): EncodedSpanExporter {
   return new LazyExporter<EncodedSpans>('traces', 'otlp', cfg, () => {
     const create = otlpModule('http/protobuf', 'traces').createEncodedTraceExporter as (o: Record<string, unknown>) => AnyExporter<EncodedSpans>;

@@ -6,7 +6,8 @@ import { createOtlpNetworkExportDelegate, OTLPExporterBase, type IOtlpExportDele
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate, createOtlpHttpExporterMetrics } from '@opentelemetry/otlp-exporter-base/node-http';
 import { LogsExporterMetricsHelper, ProtobufLogsSerializer, ProtobufTraceSerializer, type IExporterMetricsHelper, type ISerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { RawHttpTransport, RetryingTransport } from './otlp-http-transport';
+import { RawHttpTransport } from './otlp-http-transport';
+import { RetryingTransport } from './retrying-transport';
 import type { EncodedSpans } from './encoding-span-processor';
 
 export { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';

@@ -1,8 +1,12 @@
 // Health registry and the /livez and /readyz handlers. Checks are application code that talks to
 // databases: they may hang, throw synchronously or reject with messages that carry credentials,
 // so every path here is defensive and nothing ever throws into the host application.
+// A failed check's error is described by check-error.ts; framework-adapters.ts mounts the
+// handlers on the application's own server (plain http, express, fastify).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { describeError, fallbackRedact } from './check-error';
+import { fastifyPlugin, nodeHandler, sendJson, type Answer, type FastifyPlugin, type Next, type NodeHandler } from './framework-adapters';
 
 export interface CheckOptions {
   timeoutMs?: number;
@@ -32,26 +36,6 @@ export interface HealthRegistryOptions {
   redact?: (message: string) => string;
 }
 
-type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
-type Next = (err?: unknown) => void;
-
-// Structural fastify types: otelkit does not depend on fastify.
-interface FastifyReplyLike {
-  code(statusCode: number): FastifyReplyLike;
-  header(name: string, value: string): FastifyReplyLike;
-  send(payload?: unknown): FastifyReplyLike;
-}
-type FastifyRouteHandler = (request: unknown, reply: FastifyReplyLike) => Promise<unknown>;
-interface FastifyLike {
-  get(path: string, handler: FastifyRouteHandler): unknown;
-}
-export type FastifyPlugin = (fastify: FastifyLike, opts: unknown, done: (err?: Error) => void) => void;
-
-interface Answer {
-  statusCode: number;
-  body: string;
-}
-
 interface Registered {
   fn: CheckFn;
   /** Undefined: the registry's default, which start() may set after the check was added. */
@@ -62,8 +46,6 @@ interface Registered {
 }
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 2000;
-const MAX_ERROR_LENGTH = 300;
-const REDACTED = '[REDACTED]';
 
 function warn(message: string): void {
   try {
@@ -73,67 +55,6 @@ function warn(message: string): void {
 
 function isPositiveFinite(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}
-
-/**
- * Last line of defence when no redactor is injected (or the injected one throws): driver errors
- * and check messages most often leak credentials as URL userinfo or libpq-style key=value pairs.
- */
-export function fallbackRedact(message: string): string {
-  return message
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, `$1:${REDACTED}@`)
-    .replace(/\b(password|passwd|pwd)=("[^"]*"|'[^']*'|[^\s&;]+)/gi, `$1=${REDACTED}`);
-}
-
-function describeOne(err: unknown): string {
-  if (err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err)) {
-    const e = err as { message?: unknown; code?: unknown; errors?: unknown; cause?: unknown };
-    let message = typeof e.message === 'string' ? e.message : '';
-    // net.connect to a host with several addresses rejects with an AggregateError whose own
-    // message is empty; the useful text sits on the first inner error.
-    if (!message && Array.isArray(e.errors) && e.errors.length > 0) message = describeOne(e.errors[0]);
-    const code = typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : '';
-    if (code && !message.includes(code)) message = message ? `${message} (${code})` : code;
-    // fetch() reports only "fetch failed"; the reason (ECONNREFUSED, DNS...) is on the cause.
-    if (e.cause !== undefined && e.cause !== err) {
-      const cause = describeOne(e.cause);
-      if (cause && !message.includes(cause)) message = message ? `${message}: ${cause}` : cause;
-    }
-    return message || (err instanceof Error ? err.name : 'error');
-  }
-  if (err === undefined) return 'failed';
-  try {
-    return String(err);
-  } catch {
-    return 'failed';
-  }
-}
-
-export function describeError(err: unknown): string {
-  let text: string;
-  try {
-    text = describeOne(err).replace(/\s+/g, ' ').trim();
-  } catch {
-    text = 'failed';
-  }
-  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
-}
-
-function sendJson(res: ServerResponse, statusCode: number, body: string, headOnly: boolean): void {
-  try {
-    if (res.headersSent || res.writableEnded) return;
-    res.statusCode = statusCode;
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('cache-control', 'no-store');
-    res.setHeader('content-length', Buffer.byteLength(body));
-    res.end(headOnly ? undefined : body);
-  } catch {}
-}
-
-function pathOf(url: string | undefined): string {
-  const raw = url ?? '/';
-  const q = raw.search(/[?#]/);
-  return q === -1 ? raw : raw.slice(0, q);
 }
 
 export class HealthRegistry {
@@ -222,42 +143,15 @@ export class HealthRegistry {
    * express/connect middleware (other paths go to next()).
    */
   handler(): (req: IncomingMessage, res: ServerResponse, next?: Next) => void {
-    return (req, res, next) => {
-      const method = req?.method ?? 'GET';
-      const path = pathOf(req?.url);
-      if (method === 'GET' || method === 'HEAD') {
-        if (path === '/livez') return this.livez(req, res);
-        if (path === '/readyz') return this.readyz(req, res);
-      }
-      if (typeof next === 'function') return next();
-      sendJson(res, 404, '{"status":"not found"}', method === 'HEAD');
-    };
+    return nodeHandler(this);
   }
 
   /** Fastify plugin registering GET /livez and /readyz (HEAD comes with GET in fastify). */
   fastifyPlugin(): FastifyPlugin {
-    const plugin: FastifyPlugin = (fastify, _opts, done) => {
-      try {
-        fastify.get('/livez', async (_request, reply) => this.reply(reply, { statusCode: 200, body: '{"status":"ok"}' }));
-        fastify.get('/readyz', async (_request, reply) => this.reply(reply, await this.readyAnswer()));
-      } catch (err) {
-        // Typically the routes are already registered; the application must still boot.
-        warn(`health: could not register fastify routes: ${describeError(err)}`);
-      }
-      done();
-    };
-    // Without this fastify would encapsulate the routes in a child context; they belong to the root.
-    Object.defineProperty(plugin, Symbol.for('skip-override'), { value: true });
-    Object.defineProperty(plugin, Symbol.for('fastify.display-name'), { value: 'otelkit-health' });
-    return plugin;
-  }
-
-  private reply(reply: FastifyReplyLike, answer: Answer): FastifyReplyLike {
-    return reply
-      .code(answer.statusCode)
-      .header('content-type', 'application/json; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(answer.body);
+    return fastifyPlugin(
+      () => this.readyAnswer(),
+      (err) => warn(`health: could not register fastify routes: ${describeError(err)}`),
+    );
   }
 
   private async readyAnswer(): Promise<Answer> {
