@@ -19,8 +19,10 @@ export interface StartResult {
 
 let result: StartResult | undefined;
 
-type Sdk = typeof import('./compose');
-let sdk: Sdk | undefined;
+// Both loaded only when the SDK starts: compose builds it, running-sdk flushes and stops it.
+type Compose = typeof import('./compose');
+type RunningSdk = typeof import('./lifecycle/running-sdk');
+let sdk: RunningSdk | undefined;
 
 /** Starts once; later calls return the first result. Never throws. */
 export function start(options: StartOptions = {}): StartResult {
@@ -39,9 +41,11 @@ export function start(options: StartOptions = {}): StartResult {
   for (const w of loaded.warnings) emit('warn', w.message, { variable: w.variable, value: w.value, fallback: w.fallback });
   if (config.disabled) return (result = { started: false, config });
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    sdk = require('./compose') as Sdk;
-    sdk.compose(config, options.esm ?? false);
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { compose } = require('./compose') as Compose;
+    sdk = require('./lifecycle/running-sdk') as RunningSdk;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    compose(config, options.esm ?? false);
     return (result = { started: true, config });
   } catch (err) {
     reportOnce('start', 'otelkit failed to start; the application runs uninstrumented', err);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { buildSampler, extractedHeaders, RatioSampler } from '../dist/trace/sampling.js';
+import { buildSampler, RatioSampler } from '../dist/trace/sampler.js';
+import { extractedHeaders } from '../dist/trace/propagators.js';
 import { traceIdWithXor } from '../dist/trace/root-span.js';
 
 const RATIOS = [0, 1e-9, 0.001, 0.1, 0.25, 0.5, 0.999, 1];

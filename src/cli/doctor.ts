@@ -6,6 +6,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
 import { loadConfig, type Config, type OtlpConfig, type Setting, type Signal } from '../config/config';
+import { exportsOtlp } from '../config/summary';
 import { GRPC_PACKAGES, grpcPackageMissing, isInstalled } from '../export/grpc-packages';
 import { createRedactor } from '../redact/redactor';
 import { VERSION } from '../version';
@@ -43,12 +44,6 @@ const redactor = createRedactor({ enabled: true, extraKeys: [] });
 export const safe = (s: string): string => redactor.redactString(s);
 
 const SIGNALS: readonly Signal[] = ['traces', 'metrics', 'logs'];
-
-function exportsOtlp(config: Config, signal: Signal): boolean {
-  if (signal === 'traces') return config.traces.exporter === 'otlp';
-  if (signal === 'logs') return config.logs.exporter === 'otlp';
-  return config.metrics.exporters.includes('otlp');
-}
 
 function exporterVar(signal: Signal): string {
   return `OTEL_${signal.toUpperCase()}_EXPORTER`;

@@ -4,12 +4,24 @@
 import { monitorEventLoopDelay, performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import type { MeterProvider } from '@opentelemetry/api';
+import type { Config } from '../config/config';
 
 // 20 ms resolution: fine enough to see stalls that hurt requests, coarse enough that the
 // sampling timer costs nothing measurable.
 const DELAY_RESOLUTION_MS = 20;
 
 const GC_KIND: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+
+/**
+ * On when metrics are exported at all and runtime-node is not switched off: runtime metrics are
+ * otelkit's own but answer to the upstream instrumentation's name (OTEL_NODE_ENABLED_INSTRUMENTATIONS,
+ * OTEL_NODE_DISABLED_INSTRUMENTATIONS).
+ */
+export function runtimeMetricsEnabled(config: Config): boolean {
+  const runtime = config.instrumentations;
+  const runtimeOn = !runtime.disabled.includes('runtime-node') && (!runtime.enabled || runtime.enabled.includes('runtime-node'));
+  return runtimeOn && config.metrics.exporters.length > 0;
+}
 
 export function registerRuntimeMetrics(provider: MeterProvider): () => void {
   const meter = provider.getMeter('otelkit.runtime');

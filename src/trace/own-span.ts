@@ -7,7 +7,7 @@
 // otelkit builds itself. On the orders read path sampled at 10%, a sampled request cost several
 // times what it costs when every request is sampled (README, issue 7): the less code a rare
 // request runs, the less of it is cold.
-import { diag, ROOT_CONTEXT, SpanStatusCode, TraceFlags, type Attributes, type AttributeValue, type Context, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput } from '@opentelemetry/api';
+import { diag, ROOT_CONTEXT, SpanStatusCode, TraceFlags, type Attributes, type AttributeValue, type Context, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput, type Tracer } from '@opentelemetry/api';
 import { addHrTimes, hrTimeDuration, isAttributeValue, isTimeInput, isTimeInputHrTime, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
 import type { ReadableSpan, Span as SdkSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
 import type { Resource } from '@opentelemetry/resources';
@@ -36,6 +36,15 @@ export interface SpanTarget {
   readonly limits: Limits;
   /** The provider's processors, in their order. */
   readonly processors: readonly SpanProcessor[];
+}
+
+/**
+ * The scope object of one of the provider's tracers: the span queue batches spans by it, so a
+ * span started without the tracer must carry the same object. The SDK's Tracer has it as a
+ * public field the API's interface does not declare. Without it, spans stay the SDK tracer's.
+ */
+export function tracerScope(tracer: Tracer): SpanTarget['scope'] | undefined {
+  return (tracer as { instrumentationScope?: SpanTarget['scope'] }).instrumentationScope;
 }
 
 function truncate(value: AttributeValue, limit: number): AttributeValue {

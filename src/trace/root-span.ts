@@ -16,7 +16,7 @@
 import { trace, TraceFlags, type Span, type SpanContext, type SpanKind } from '@opentelemetry/api';
 import { RandomIdGenerator } from '@opentelemetry/sdk-trace';
 import type { Config } from '../config/config';
-import { ratioUpperBound } from './sampling';
+import { ratioUpperBound } from './sampler';
 import { LeanSpan, type SpanTarget } from './own-span';
 
 const idBytes = Buffer.allocUnsafe(16);

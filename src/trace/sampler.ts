@@ -1,9 +1,8 @@
-// Head sampling and context propagation, from the validated config.
-import { type Context, type TextMapPropagator } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+// Head sampling, from the validated config: the configured sampler, with otelkit's ratio sampler
+// in place of the SDK's (the same decisions, cheaper).
+import type { Context } from '@opentelemetry/api';
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace';
 import type { Config } from '../config/config';
-import { reportOnce } from '../diag';
 
 const SAMPLED: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
 const DROPPED: SamplingResult = Object.freeze({ decision: SamplingDecision.NOT_RECORD });
@@ -64,46 +63,4 @@ export function buildSampler({ name, ratio }: Config['traces']['sampler']): Samp
     case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() });
     case 'parentbased_traceidratio': return new ParentBasedSampler({ root: new RatioSampler(ratio) });
   }
-}
-
-function load(pkg: string, cls: string, arg?: unknown): TextMapPropagator | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const C = (require(pkg) as Record<string, new (a?: unknown) => TextMapPropagator>)[cls];
-    return new C(arg);
-  } catch (err) {
-    reportOnce(`propagator:${pkg}`, `propagator from ${pkg} could not be loaded`, err);
-    return undefined;
-  }
-}
-
-/**
- * The request headers the configured propagators read, when that set is closed: a request with
- * none of them extracts to the root context, so the extraction can be skipped. tracecontext reads
- * traceparent (tracestate only beside it), baggage reads baggage. b3 reads the single and the
- * multi-header forms whatever it injects, and jaeger every uberctx-* header: with either,
- * undefined, and every request is extracted.
- */
-export function extractedHeaders(names: readonly string[]): string[] | undefined {
-  const headers: string[] = [];
-  for (const name of names) {
-    if (name === 'tracecontext') headers.push('traceparent');
-    else if (name === 'baggage') headers.push('baggage');
-    else return undefined;
-  }
-  return headers;
-}
-
-export function buildPropagator(names: string[]): TextMapPropagator {
-  const propagators: TextMapPropagator[] = [];
-  for (const name of names) {
-    let p: TextMapPropagator | undefined;
-    if (name === 'tracecontext') p = new W3CTraceContextPropagator();
-    else if (name === 'baggage') p = new W3CBaggagePropagator();
-    else if (name === 'b3') p = load('@opentelemetry/propagator-b3', 'B3Propagator');
-    else if (name === 'b3multi') p = load('@opentelemetry/propagator-b3', 'B3Propagator', { injectEncoding: 1 /* MULTI_HEADER */ });
-    else if (name === 'jaeger') p = load('@opentelemetry/propagator-jaeger', 'JaegerPropagator');
-    if (p) propagators.push(p);
-  }
-  return new CompositePropagator({ propagators });
 }
