@@ -3,6 +3,7 @@
 // so every path here is defensive and nothing ever throws into the host application.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { REDACTED } from '../redact/redactor';
 
 export interface CheckOptions {
   timeoutMs?: number;
@@ -63,7 +64,6 @@ interface Registered {
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 2000;
 const MAX_ERROR_LENGTH = 300;
-const REDACTED = '[REDACTED]';
 
 function warn(message: string): void {
   try {
