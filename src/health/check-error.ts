@@ -1,8 +1,9 @@
 // A failed check's error as /readyz answers it: one line of at most 300 characters, with the
 // message, code and cause that say why (drivers nest them), and fallbackRedact, the credential
 // scrub applied after any injected redactor. Checks' errors are untrusted text from application code.
+import { REDACTED } from '../redact/redactor';
+
 const MAX_ERROR_LENGTH = 300;
-const REDACTED = '[REDACTED]';
 
 /**
  * Last line of defence when no redactor is injected (or the injected one throws): driver errors
