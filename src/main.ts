@@ -1,6 +1,6 @@
 // The package entry (`otelkit`, and what the preload loads). It loads the single-file bundle
 // the build makes (Node parses one file far faster than the ~400 modules the SDK is made of),
-// through a V8 code cache (compile-cache.ts). A tsc-only build falls back to the modules.
+// through a V8 code cache (code-cache.ts). A tsc-only build falls back to the modules.
 // The preload and the application must share this one instance (the health registry, the
 // running SDK), so everything goes through here.
 import * as path from 'node:path';

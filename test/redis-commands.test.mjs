@@ -1,4 +1,4 @@
-// The lean node-redis command path (src/instrument/patches/redis-commands.ts) against upstream's: the same command
+// The own node-redis command path (src/instrument/patches/redis-commands.ts) against upstream's: the same command
 // on a REAL Redis through upstream's sendCommand patch and through otelkit's, under the same
 // parent, must give the same span (name, kind, parent, scope, attributes in order, status,
 // exception event) and the same reply. Also what stays upstream's: no parent, a configured
@@ -11,7 +11,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { RedisInstrumentation } from '@opentelemetry/instrumentation-redis';
 import { createClient } from 'redis';
-import { leanRedisCommands } from '../dist/instrument/patches/redis-commands.js';
+import { redisCommandSpans } from '../dist/instrument/patches/redis-commands.js';
 import { startRedis } from './support/services.mjs';
 
 let server;
@@ -38,7 +38,7 @@ function patches(config = {}) {
   outer.setTracerProvider(provider);
   const inst = outer.instrumentationV4_V5;
   const upstreamFactory = inst._getPatchRedisClientSendCommand.bind(inst);
-  leanRedisCommands(inst);
+  redisCommandSpans(inst);
   assert.notEqual(inst._getPatchRedisClientSendCommand, upstreamFactory, 'the lean patch was installed');
   const original = client.sendCommand;
   return { upstream: upstreamFactory()(original), lean: inst._getPatchRedisClientSendCommand()(original) };

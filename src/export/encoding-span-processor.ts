@@ -1,7 +1,7 @@
 // The batch span processor for OTLP/HTTP protobuf, the default export: the BatchSpanProcessor's
 // behaviour (OTEL_BSP_* queue size, batch size, delay and timeout; drop and count when the queue
 // is full; one export at a time; everything flushed at shutdown) with spans kept as encoded bytes
-// instead of objects. A span is encoded when it ends (otlp-spans.ts) and its objects become
+// instead of objects. A span is encoded when it ends (otlp-span-encoder.ts) and its objects become
 // garbage at once, young; the queue is a few byte buffers.
 import { context, diag, ROOT_CONTEXT, TraceFlags, type Attributes, type Context, type Meter, type ObservableResult } from '@opentelemetry/api';
 import { globalErrorHandler, suppressTracing, type ExportResult } from '@opentelemetry/core';

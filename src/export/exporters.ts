@@ -88,7 +88,7 @@ function load<T>(signal: Signal, kind: Kind, cfg: OtlpConfig): AnyExporter<T> {
 
 function countItems(items: unknown): number {
   if (Array.isArray(items)) return items.length;
-  // Spans span-queue.ts has encoded
+  // Spans encoding-span-processor.ts has encoded
   if (typeof (items as EncodedSpans).count === 'number') return (items as EncodedSpans).count;
   // ResourceMetrics: count the metric streams
   const rm = items as ResourceMetrics;

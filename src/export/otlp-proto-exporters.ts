@@ -46,7 +46,7 @@ export class OTLPLogExporter extends OTLPExporterBase<ReadableLogRecord[]> {
 }
 
 /**
- * The trace exporter for spans that span-queue.ts has already encoded: upstream's export delegate
+ * The trace exporter for spans that encoding-span-processor.ts has already encoded: upstream's export delegate
  * (timeout, retries with backoff, concurrency limit, partial-success responses) with the bytes
  * passed through instead of serialised again.
  */

@@ -15,7 +15,7 @@ import { RPCType, suppressTracing, type RPCMetadata } from '@opentelemetry/core'
 import { activeContext, enterContext, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from '../trace/context-access';
 import type { HttpServerDuration } from '../metrics/http-server-duration';
 import type { RootSpanStarter } from '../trace/root-span';
-import { LeanSpan } from '../trace/own-span';
+import { OwnSpan } from '../trace/own-span';
 import { VERSION } from '../version';
 
 export interface ServerInstrumentationOptions {
@@ -257,7 +257,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     const version = req.httpVersion;
     if (span.isRecording()) {
       const attributes = requestAttributes(req, method, version, scheme, path, query, peer);
-      if (span instanceof LeanSpan) span.setOwnAttributes(attributes);
+      if (span instanceof OwnSpan) span.setOwnAttributes(attributes);
       else span.setAttributes(attributes);
     }
     const rpc: RPCMetadata = { type: RPCType.HTTP, span };

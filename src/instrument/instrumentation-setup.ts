@@ -10,14 +10,14 @@ import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Config } from '../config/config';
 import { winstonInstrumentationConfig } from '../logs/logger';
 import type { AfterActivate, ConfigFor, InstrumentationSpec } from '../loading/lazy-instrumentations';
-import { leanTracerProvider } from '../trace/database-tracer';
+import { databaseTracerProvider } from '../trace/database-tracer';
 import type { SpanTarget } from '../trace/own-span';
 import { instrumentServer, type ServerInstrumentationOptions } from './http-server';
 import { useOwnLayerWrapper } from './patches/express-layers';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
 
 /** The instrumentations whose spans are the children of sampled requests' spans, under a parent-based sampler. */
-const LEAN_CHILDREN = new Set(['redis', 'ioredis', 'pg']);
+const DATABASE_CLIENTS = new Set(['redis', 'ioredis', 'pg']);
 
 export function instrumentationConfigs(config: Config): ConfigFor {
   return (name) => {
@@ -76,6 +76,6 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     // hello world). Every request keeps its route, on the server span and the duration metric.
     if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
-    if (dropsUnsampledChildren && ours && LEAN_CHILDREN.has(name)) instrumentation.setTracerProvider(leanTracerProvider(tracerProvider, target));
+    if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
   };
 }

@@ -178,7 +178,7 @@ function otelLogger(l: OtelkitLogger): OtelLogger {
   if (l._okOtelGen !== state.generation || l._okOtel === undefined) {
     const owner = rootOf(l);
     // Scope = logger name, so a backend can filter by it as well as by the logger.name attribute.
-    // The scope version marks records as already redacted (see redact-logs.ts).
+    // The scope version marks records as already redacted (see log-record-processor.ts).
     owner._okOtel = logs.getLogger(l._okName, OWN_SCOPE_VERSION);
     owner._okOtelGen = state.generation;
     return owner._okOtel;

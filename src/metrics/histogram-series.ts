@@ -1,5 +1,5 @@
 // One cumulative explicit-bucket histogram series, as the SDK's histogram aggregation keeps it,
-// for the metrics otelkit aggregates itself (http-metrics.ts, instrument-metrics.ts).
+// for the metrics otelkit aggregates itself (http-server-duration.ts, instrumentation-meters.ts).
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';
 import type { Histogram as HistogramValue } from '@opentelemetry/sdk-metrics';

@@ -113,7 +113,7 @@ function registerProcessAndSelfMetrics(provider: MeterProvider): void {
 
 /**
  * producers: metrics aggregated outside the SDK (the HTTP server duration), read by every reader,
- * as are the instrumentations' counters and histograms (instrument-metrics.ts).
+ * as are the instrumentations' counters and histograms (instrumentation-meters.ts).
  */
 export function buildMetrics(config: Config, resource: Resource, producers: MetricProducer[]): MetricsSetup {
   const readers: MetricReader[] = [];

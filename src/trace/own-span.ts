@@ -1,6 +1,6 @@
 // Spans otelkit starts itself, without the SDK's tracer: the server span of a sampled request
 // without a parent (root-span.ts), and the children of sampled spans that the database
-// instrumentations start (lean-tracer.ts). For the processors and exporters each is what the
+// instrumentations start (database-tracer.ts). For the processors and exporters each is what the
 // SDK's span would be, field for field (a ReadableSpan under the configured span limits). What is
 // left out is the SDK's path to it: the tracer's context lookups and id generation, the sampler
 // chain, the span-metrics hooks, the processor fan-out at start, the attribute checks of values
@@ -71,7 +71,7 @@ function limited(attributes: Attributes | undefined, count: number, length: numb
   return [out, dropped];
 }
 
-export class LeanSpan implements Span, ReadableSpan {
+export class OwnSpan implements Span, ReadableSpan {
   name: string;
   readonly kind: SpanKind;
   readonly parentSpanContext: SpanContext | undefined;

@@ -53,7 +53,7 @@ function upstreamSerializer(): Serializer | undefined {
 }
 
 /** Replaces the instrumentation's patch of a client's sendCommand, before node-redis loads. */
-export function leanRedisCommands(inst: RedisV4V5Internals): void {
+export function redisCommandSpans(inst: RedisV4V5Internals): void {
   const upstreamPatch = inst._getPatchRedisClientSendCommand;
   if (typeof upstreamPatch !== 'function' || typeof inst._endSpanWithResponse !== 'function' || typeof inst.getConfig !== 'function') return;
   const defaultSerializer = upstreamSerializer();
@@ -69,7 +69,7 @@ export function leanRedisCommands(inst: RedisV4V5Internals): void {
         // eslint-disable-next-line prefer-rest-params -- forwarded to node-redis untouched
         const args = arguments as unknown as unknown[];
         if (parent === undefined || typeof name !== 'string') return upstream.apply(this, args);
-        // The parent-based sampler drops the children of an unsampled parent (sampled-only.ts).
+        // The parent-based sampler drops the children of an unsampled parent (sampled-parents-only.ts).
         if ((parent.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return original.apply(this, args);
         const config = inst.getConfig();
         const commandRest = (commandArgs as unknown[]).slice(1);

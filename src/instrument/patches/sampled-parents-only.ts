@@ -11,7 +11,7 @@ import { context, trace, TraceFlags, type Attributes } from '@opentelemetry/api'
 import { hrTime } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { activeContext } from '../../trace/context-access';
-import { leanRedisCommands, type RedisV4V5Internals } from './redis-commands';
+import { redisCommandSpans, type RedisV4V5Internals } from './redis-commands';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -44,7 +44,7 @@ export function sampledParentsOnly(name: string, instrumentation: Instrumentatio
       return traced.call(this, original, self, args, commandArgs);
     };
     // A client's own commands inside sampled requests skip upstream's layers (redis-commands.ts).
-    leanRedisCommands(inst);
+    redisCommandSpans(inst);
   } else if (name === 'pg') {
     bypassPg(instrumentation as unknown as PgInternals);
   } else if (name === 'ioredis') {

@@ -1,5 +1,5 @@
-// The default trace export encodes each span as it ends (otlp-spans.ts) and batches the bytes
-// (span-queue.ts). The bytes must be the upstream serialiser's, and the batching must keep the
+// The default trace export encodes each span as it ends (otlp-span-encoder.ts) and batches the bytes
+// (encoding-span-processor.ts). The bytes must be the upstream serialiser's, and the batching must keep the
 // BatchSpanProcessor's behaviour: batch size, delay, queue limit, timeout, flush and shutdown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

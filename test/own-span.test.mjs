@@ -1,4 +1,4 @@
-// A sampled request's server span is otelkit's own (lean-span.ts, started by root-span.ts), not
+// A sampled request's server span is otelkit's own (own-span.ts, started by root-span.ts), not
 // the SDK's. What the processors and exporters read of it must be what the SDK's span would hold
 // after the same calls: attributes under the limits, events, links, status, name, dropped counts.
 import { test } from 'node:test';
@@ -9,9 +9,9 @@ import { suppressTracing } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { LeanSpan, spanLimits } from '../dist/trace/own-span.js';
+import { OwnSpan, spanLimits } from '../dist/trace/own-span.js';
 import { rootSpanStarter } from '../dist/trace/root-span.js';
-import { LeanTracer } from '../dist/trace/database-tracer.js';
+import { DatabaseTracer } from '../dist/trace/database-tracer.js';
 import { ProtoWriter, writeSpan } from '../dist/export/otlp-span-encoder.js';
 
 /** Records what the processors see, in order: onStart, onEnding (span still writable), onEnd. */
@@ -36,7 +36,7 @@ function pair(configured) {
   const tracer = provider.getTracer('otelkit.http', '1.2.3');
   const sdkSpan = tracer.startSpan('GET', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
   const ownRec = new Recorder();
-  const own = new LeanSpan({ resource, scope: tracer.instrumentationScope, limits, processors: [ownRec] }, sdkSpan.spanContext().traceId, sdkSpan.spanContext().spanId, 'GET', SpanKind.SERVER, performance.now());
+  const own = new OwnSpan({ resource, scope: tracer.instrumentationScope, limits, processors: [ownRec] }, sdkSpan.spanContext().traceId, sdkSpan.spanContext().spanId, 'GET', SpanKind.SERVER, performance.now());
   return { sdkSpan, own, sdkRec, ownRec, tracer, resource };
 }
 
@@ -159,7 +159,7 @@ test('roots are decided as the SDK ratio sampler decides their trace id; sampled
         const sc = span.spanContext();
         const expected = sdk.shouldSample(ROOT_CONTEXT, sc.traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
         assert.equal(span.isRecording(), expected, `${name} ${ratio}: ${sc.traceId}`);
-        assert.equal(span instanceof LeanSpan, expected);
+        assert.equal(span instanceof OwnSpan, expected);
         assert.equal(sc.traceFlags, expected ? TraceFlags.SAMPLED : TraceFlags.NONE);
         assert.ok(trace.isSpanContextValid(sc), JSON.stringify(sc));
         // Read again (lazily drawn ids must not change) and serialised as a plain span context.
@@ -184,7 +184,7 @@ test('roots are decided as the SDK ratio sampler decides their trace id; sampled
   }
 });
 
-test('the lean tracer starts the sampled children of local spans as lean spans, as the SDK tracer would start them', () => {
+test('the database tracer starts the sampled children of local spans as own spans, as the SDK tracer would start them', () => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   try {
     const resource = resourceFromAttributes({ 'service.name': 'children' });
@@ -192,14 +192,14 @@ test('the lean tracer starts the sampled children of local spans as lean spans, 
     const rec = new Recorder();
     const provider = new TracerProvider({ resource, spanLimits: limits, sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }), spanProcessors: [rec] });
     const sdk = provider.getTracer('@opentelemetry/instrumentation-redis', '0.71.0');
-    const lean = new LeanTracer(sdk, { resource, scope: sdk.instrumentationScope, limits, processors: [rec] });
+    const lean = new DatabaseTracer(sdk, { resource, scope: sdk.instrumentationScope, limits, processors: [rec] });
     const parent = sdk.startSpan('GET /orders/:id', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
     const ctx = trace.setSpan(ROOT_CONTEXT, parent);
     const options = { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis', 'server.address': undefined, 'server.port': 6379, 'db.query.text': 'GET order:12345678901234', bad: { x: 1 } } };
     const a = lean.startSpan('redis-GET', options, ctx);
     const b = sdk.startSpan('redis-GET', options, ctx);
-    assert.ok(a instanceof LeanSpan);
-    assert.ok(!(b instanceof LeanSpan));
+    assert.ok(a instanceof OwnSpan);
+    assert.ok(!(b instanceof OwnSpan));
     a.end();
     b.end();
     const strip = (v) => ({ ...v, spanContext: { ...v.spanContext, spanId: undefined } });
@@ -222,7 +222,7 @@ test('the lean tracer starts the sampled children of local spans as lean spans, 
       ['start time', lean.startSpan('x', { startTime: 1_700_000_000_000 }, ctx), true],
       ['root', lean.startSpan('x', { root: true }, ctx), true],
     ]) {
-      assert.ok(!(span instanceof LeanSpan), what);
+      assert.ok(!(span instanceof OwnSpan), what);
       assert.equal(span.isRecording(), recording, what);
     }
     assert.equal(lean.startSpan('x', {}, remote).parentSpanContext?.spanId, 'cd'.repeat(8));
@@ -235,7 +235,7 @@ test('the lean tracer starts the sampled children of local spans as lean spans, 
         lean.startActiveSpan('three', {}, ctx, (s) => [s, trace.getActiveSpan()]),
       ];
       for (const [s, active] of got) {
-        assert.ok(s instanceof LeanSpan);
+        assert.ok(s instanceof OwnSpan);
         assert.equal(active, s);
         assert.deepEqual(s.parentSpanContext, parent.spanContext());
       }
