@@ -9,7 +9,7 @@ import { BatchSpanProcessor, TracerProvider, type BatchSpanProcessorOptions, typ
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { Config } from './config/config';
+import type { Config } from './config/types';
 import { emit, guard, handleSdkError, reportOnce } from './diag';
 import { isTracingSuppressed, setGlobalErrorHandler } from '@opentelemetry/core';
 import { buildResource } from './resource/resource';

@@ -5,7 +5,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
-import { loadConfig, type Config, type OtlpConfig, type Setting, type Signal } from '../config/config';
+import { loadConfig } from '../config/load';
+import type { Config, OtlpConfig, Setting, Signal } from '../config/types';
 import { createRedactor } from '../redact/redactor';
 import { VERSION } from '../version';
 

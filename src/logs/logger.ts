@@ -20,7 +20,7 @@ import type { WinstonInstrumentationConfig } from '@opentelemetry/instrumentatio
 import type * as Winston from 'winston';
 import * as fs from 'node:fs';
 import { format } from 'node:util';
-import type { LoggingConfig, LogLevel } from '../config/config';
+import type { LoggingConfig, LogLevel } from '../config/types';
 import { emit as diagEmit } from '../diag';
 import { createRedactor, type Redactor } from '../redact/redactor';
 import { OWN_SCOPE_VERSION } from '../redact/log-record-processor';

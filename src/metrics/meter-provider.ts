@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, PeriodicExportingMetricReader, type MetricData, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { Config, Signal } from '../config/config';
+import type { Config, Signal } from '../config/types';
 import { reportOnce } from '../diag';
 import { metricExporter } from '../export/exporters';
 import { exportStats } from '../export/export-status';

@@ -11,7 +11,7 @@ import { diag, ROOT_CONTEXT, SpanStatusCode, TraceFlags, type Attributes, type A
 import { addHrTimes, hrTimeDuration, isAttributeValue, isTimeInput, isTimeInputHrTime, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
 import type { ReadableSpan, Span as SdkSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
 import type { Resource } from '@opentelemetry/resources';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 
 type InstrumentationScope = ReadableSpan['instrumentationScope'];
 type Limits = Required<Config['traces']['limits']>;
