@@ -108,7 +108,7 @@ function instrumentationConfigs(config: Config): (name: string) => Instrumentati
         // Pool health checks and connection chatter outside a request are noise, not traces.
         return { requireParentSpan: true } as InstrumentationConfig;
       case 'winston':
-        return winstonInstrumentationConfig(config.logging) as InstrumentationConfig;
+        return winstonInstrumentationConfig(config.logging);
       default:
         return undefined;
     }

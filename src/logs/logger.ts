@@ -423,7 +423,7 @@ function defineLoggerClass(w: WinstonModule): new (opts?: Winston.LoggerOptions)
   const proto = Logger.prototype as unknown as Record<string, unknown>;
   for (const level of LEVEL_NAMES) {
     proto[level] = makeLevelMethod(level);
-    const cap = level[0]!.toUpperCase() + level.slice(1);
+    const cap = level[0].toUpperCase() + level.slice(1);
     proto[`is${cap}Enabled`] = function (this: OtelkitLogger): boolean {
       return LEVEL_VALUES[level] <= this._okLv;
     };
