@@ -4,4 +4,4 @@ export { getLogger } from './logs/logger';
 export { health } from './health/instance';
 export { checks } from './health/checks';
 export type { CheckFn, CheckOptions, CheckResult, ReadyReport, HealthRegistry } from './health/registry';
-export type { Config, LoggingConfig } from './config/config';
+export type { Config, LoggingConfig } from './config/types';

@@ -8,7 +8,7 @@ import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import type { Config } from './config/config';
+import type { Config } from './config/types';
 import { printStartLine } from './config/summary';
 import { guard, handleSdkError } from './diag';
 import { setGlobalErrorHandler } from '@opentelemetry/core';

@@ -2,7 +2,7 @@
 // Upstream is silent when OTEL_LOG_LEVEL is unset, which hides every export error; we default
 // to warn and rate-limit the repetitive failures instead.
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
-import type { DiagLevelName } from './config/config';
+import type { DiagLevelName } from './config/types';
 
 const LEVELS: Record<DiagLevelName, DiagLogLevel> = {
   none: DiagLogLevel.NONE,

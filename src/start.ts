@@ -1,6 +1,7 @@
 // start(): read and validate the configuration, report it, and only then load the SDK.
 // A disabled SDK (OTEL_SDK_DISABLED=true) loads and hooks nothing.
-import { loadConfig, type Config, type LoadedConfig } from './config/config';
+import { envWithOverrides, loadConfig } from './config/load';
+import type { Config, LoadedConfig } from './config/types';
 import { emit, reportOnce, setupDiag } from './diag';
 
 export interface StartOptions {
@@ -29,8 +30,7 @@ export function start(options: StartOptions = {}): StartResult {
   if (result) return result;
   let loaded: LoadedConfig;
   try {
-    const env = { ...process.env, ...options.env };
-    if (options.serviceName) env.OTEL_SERVICE_NAME = options.serviceName;
+    const env = envWithOverrides(options.env, options.serviceName);
     loaded = loadConfig(env, { mainScript: process.argv[1], cwd: process.cwd(), stdoutIsTTY: process.stdout.isTTY === true });
   } catch (err) {
     reportOnce('config', 'otelkit could not read its configuration; the application runs uninstrumented', err);

@@ -1,4 +1,4 @@
-// Config module (src/config/config.ts -> dist/config/config.js): every variable it reads, with its default,
+// Config module (src/config/load.ts -> dist/config/load.js): every variable it reads, with its default,
 // a good value and a bad value (exactly one warning naming the variable, the bad value and the
 // fallback; the fallback is used), plus settings provenance, secret hygiene and a fuzz pass.
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
-const { loadConfig, KNOWN_INSTRUMENTATIONS } = require('../dist/config/config.js');
+const { loadConfig, KNOWN_INSTRUMENTATIONS } = require('../dist/config/load.js');
 
 // A temp dir with no package.json anywhere above it (os.tmpdir() is not inside a package), so
 // service name/version do not leak in from this repository's own package.json.

@@ -1,7 +1,7 @@
 // A redacted summary of the effective configuration, as otelkit shows it: the "otelkit started"
 // line, and which signals are exported over OTLP (the start line and `otelkit doctor` both report
 // from that). OTLP header values are credentials: only their names are shown.
-import type { Config, OtlpConfig, Signal } from './config';
+import type { Config, OtlpConfig, Signal } from './types';
 import { VERSION } from '../version';
 
 /** Whether a signal is exported over OTLP. */

@@ -2,7 +2,7 @@
 // fails, one line when it recovers, and counters of failed exports and dropped items that
 // /metrics serves (the service's operators need to see telemetry loss, not guess it).
 import { emit } from '../diag';
-import type { Signal } from '../config/config';
+import type { Signal } from '../config/types';
 
 const WARN_INTERVAL_MS = 60_000;
 

@@ -7,7 +7,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { OtlpConfig, Signal } from '../config/config';
+import type { OtlpConfig, Signal } from '../config/types';
 import { emit } from '../diag';
 import { exportFailed, exportSucceeded } from './export-status';
 import { GRPC_PACKAGES, grpcPackageMissing, isInstalled } from './grpc-packages';

@@ -1,7 +1,7 @@
 // The OTLP/gRPC exporters are optional peer dependencies: they bring @grpc/grpc-js and protobuf
 // loaders into every install, for a protocol most services do not use. Who sets the gRPC
 // protocol installs them; until then that signal is not exported and this says how to fix it.
-import type { Signal } from '../config/config';
+import type { Signal } from '../config/types';
 import { OPTIONAL_PEERS } from '../version';
 
 export const GRPC_PACKAGES: Record<Signal, string> = {

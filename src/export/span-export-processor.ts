@@ -3,7 +3,7 @@
 // any other exporter, none for OTEL_TRACES_EXPORTER=none. Both take the OTEL_BSP_* settings.
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { encodedSpanExporter, spanExporter } from './exporters';
 import { EncodingSpanProcessor } from './encoding-span-processor';
 import { CountingBatchSpanProcessor } from './counting-batch-span-processor';

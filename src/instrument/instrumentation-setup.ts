@@ -7,7 +7,7 @@ import { context, type Tracer } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { winstonInstrumentationConfig } from '../logs/logger';
 import type { AfterActivate, ConfigFor, InstrumentationSpec } from '../loading/lazy-instrumentations';
 import { databaseTracerProvider } from '../trace/database-tracer';
@@ -37,7 +37,7 @@ export function instrumentationConfigs(config: Config): ConfigFor {
         // Pool health checks and connection chatter outside a request are noise, not traces.
         return { requireParentSpan: true } as InstrumentationConfig;
       case 'winston':
-        return winstonInstrumentationConfig(config.logging) as InstrumentationConfig;
+        return winstonInstrumentationConfig(config.logging);
       default:
         return undefined;
     }

@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { flushLogging } from '../logs/logger';
 import { health } from '../health/instance';
 import { clearPendingWork } from './pending-work';

@@ -20,7 +20,7 @@ const IMPORT_CONDITIONS = new Set(['node', 'import', 'module-sync', 'default']);
 function readJson(file: string): PackageJson | undefined {
   try {
     const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-    return parsed !== null && typeof parsed === 'object' ? (parsed as PackageJson) : undefined;
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
   } catch {
     return undefined;
   }

@@ -14,7 +14,7 @@
 import Module = require('node:module');
 import * as path from 'node:path';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { emit, reportOnce } from '../diag';
 import { bridgeEsmImports, instrumentOnFirstRequest } from './esm-hooks';
 

@@ -67,7 +67,7 @@ export class RotatingFileSink {
   /** Writes every batched line now. */
   flush(): void {
     if (this.dead || this.pending.length === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    const data = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
     const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;

@@ -2,7 +2,7 @@
 // (which is also exactly what OTLP attributes accept), so the JSON line can use the native
 // JSON.stringify fast path and the same object can be handed to the OTel SDK.
 import { serializeError, type SerializedError } from './serialize-error';
-import type { LogLevel } from '../config/config';
+import type { LogLevel } from '../config/types';
 
 const MAX_DEPTH = 10;
 const DROP: unique symbol = Symbol('drop');

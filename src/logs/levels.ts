@@ -1,7 +1,7 @@
 // Level arithmetic shared by the logger, the file sink and console capture. winston's npm levels:
 // a lower number is more severe; a record passes when its value <= the threshold.
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import type { LoggingConfig, LogLevel } from '../config/config';
+import type { LoggingConfig, LogLevel } from '../config/types';
 
 export const LEVEL_NAMES: readonly LogLevel[] = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
 

@@ -20,7 +20,7 @@ import type { WinstonInstrumentationConfig } from '@opentelemetry/instrumentatio
 import type * as Winston from 'winston';
 import * as fs from 'node:fs';
 import { format } from 'node:util';
-import type { LoggingConfig, LogLevel } from '../config/config';
+import type { LoggingConfig, LogLevel } from '../config/types';
 import { emit as diagEmit } from '../diag';
 import { createRedactor, type Redactor } from '../redact/redactor';
 import { OWN_SCOPE_VERSION } from '../redact/log-record-processor';
@@ -423,7 +423,7 @@ function defineLoggerClass(w: WinstonModule): new (opts?: Winston.LoggerOptions)
   const proto = Logger.prototype as unknown as Record<string, unknown>;
   for (const level of LEVEL_NAMES) {
     proto[level] = makeLevelMethod(level);
-    const cap = level[0]!.toUpperCase() + level.slice(1);
+    const cap = level[0].toUpperCase() + level.slice(1);
     proto[`is${cap}Enabled`] = function (this: OtelkitLogger): boolean {
       return LEVEL_VALUES[level] <= this._okLv;
     };

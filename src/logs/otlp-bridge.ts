@@ -2,8 +2,7 @@
 // SDK's Logger.emit builds a mutable record, validates every attribute (a WeakSet per value)
 // and copies it; for records the logger has already normalised and redacted that is a second
 // pass of the same work, and it was the larger half of the bridge's cost per record.
-import type { HrTime, SpanContext } from '@opentelemetry/api';
-import type { AnyValue, LogAttributes, SeverityNumber } from '@opentelemetry/api-logs';
+import type { HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordProcessor, ReadableLogRecord, SdkLogRecord } from '@opentelemetry/sdk-logs';
@@ -27,11 +26,11 @@ export function ownRecordSink(resource: Resource, processor: LogRecordProcessor)
     const record: ReadableLogRecord = {
       hrTime: time,
       hrTimeObserved: time,
-      spanContext: r.spanContext as SpanContext | undefined,
+      spanContext: r.spanContext,
       severityText: r.severityText,
-      severityNumber: r.severityNumber as SeverityNumber,
-      body: r.body as AnyValue,
-      attributes: r.attributes as LogAttributes,
+      severityNumber: r.severityNumber,
+      body: r.body,
+      attributes: r.attributes,
       droppedAttributesCount: 0,
       resource,
       instrumentationScope: scope,

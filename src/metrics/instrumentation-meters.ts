@@ -181,7 +181,7 @@ class SumInstrument implements Counter, UpDownCounter, Stream {
 /** Advised boundaries as the SDK takes them: sorted, without infinities; else its defaults. */
 function boundariesOf(advised: unknown): readonly number[] {
   if (!Array.isArray(advised) || !advised.every((b) => typeof b === 'number')) return DEFAULT_BOUNDARIES;
-  const sorted = [...(advised as number[])].sort((a, b) => a - b);
+  const sorted = [...advised].sort((a, b) => a - b);
   const infinity = sorted.indexOf(Infinity);
   return sorted.slice(sorted.lastIndexOf(-Infinity) + 1, infinity === -1 ? undefined : infinity);
 }

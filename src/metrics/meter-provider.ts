@@ -4,8 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, PeriodicExportingMetricReader, type MetricData, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { Config, Signal } from '../config/config';
+import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, PeriodicExportingMetricReader, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Config, Signal } from '../config/types';
 import { reportOnce } from '../diag';
 import { metricExporter } from '../export/exporters';
 import { exportStats } from '../export/export-status';
@@ -40,7 +40,7 @@ function withUnitSuffixes(rm: ResourceMetrics): ResourceMetrics {
         if (!suffix) return m;
         const base = m.descriptor.name.replace(/[^a-zA-Z0-9_:]/g, '_');
         if (base.endsWith(`_${suffix}`)) return m;
-        return { ...m, descriptor: { ...m.descriptor, name: `${base}_${suffix}` } } as MetricData;
+        return { ...m, descriptor: { ...m.descriptor, name: `${base}_${suffix}` } };
       }),
     })),
   };

@@ -4,7 +4,7 @@
 import { monitorEventLoopDelay, performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import type { MeterProvider } from '@opentelemetry/api';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 
 // 20 ms resolution: fine enough to see stalls that hurt requests, coarse enough that the
 // sampling timer costs nothing measurable.

@@ -100,7 +100,7 @@ export class DeepRedactor {
       if (Array.isArray(v)) return this.array(v, depth);
       if (v instanceof Map) return this.map(v, depth);
       if (v instanceof Set) return this.set(v, depth);
-      if (utilTypes.isNativeError(v) || v instanceof Error) return this.error(v as Error, depth);
+      if (utilTypes.isNativeError(v) || v instanceof Error) return this.error(v, depth);
       if (v instanceof URL) return this.urlObject(v);
       if (v instanceof URLSearchParams) {
         const s = v.toString();

@@ -18,7 +18,7 @@ export class RedactingLogRecordProcessor implements LogRecordProcessor {
     const body = record.body;
     if (body !== undefined && body !== null) {
       const clean = typeof body === 'string' ? this.redactor.redactString(body) : this.redactor.redactValue(body);
-      if (clean !== body) record.setBody(clean as AnyValue);
+      if (clean !== body) record.setBody(clean);
     }
     const attrs = record.attributes as Record<string, unknown>;
     const cleanAttrs = this.redactor.redactAttributes(attrs);

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { detectResources, hostDetector, osDetector, processDetector, resourceFromAttributes, serviceInstanceIdDetector, type Resource, type ResourceDetector } from '@opentelemetry/resources';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { reportOnce } from '../diag';
 import { VERSION } from '../version';
 

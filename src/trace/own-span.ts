@@ -9,9 +9,9 @@
 // request runs, the less of it is cold.
 import { diag, ROOT_CONTEXT, SpanStatusCode, TraceFlags, type Attributes, type AttributeValue, type Context, type Exception, type HrTime, type Link, type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput, type Tracer } from '@opentelemetry/api';
 import { addHrTimes, hrTimeDuration, isAttributeValue, isTimeInput, isTimeInputHrTime, millisToHrTime, sanitizeAttributes } from '@opentelemetry/core';
-import type { ReadableSpan, Span as SdkSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
 import type { Resource } from '@opentelemetry/resources';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 
 type InstrumentationScope = ReadableSpan['instrumentationScope'];
 type Limits = Required<Config['traces']['limits']>;
@@ -113,7 +113,7 @@ export class OwnSpan implements Span, ReadableSpan {
     this.startTime = millisToHrTime(this.startWall);
     this.resource = target.resource;
     this.instrumentationScope = target.scope;
-    for (const p of target.processors) p.onStart(this as unknown as SdkSpan, parentContext);
+    for (const p of target.processors) p.onStart(this, parentContext);
   }
 
   spanContext(): SpanContext {
@@ -263,7 +263,7 @@ export class OwnSpan implements Span, ReadableSpan {
     if (this.droppedLinksCount > 0) diag.warn(`Dropped ${this.droppedLinksCount} links because linkCountLimit reached`);
     const processors = this.target.processors;
     // Still writable in onEnding (redaction edits the span there), then ended for onEnd.
-    for (const p of processors) p.onEnding?.(this as unknown as SdkSpan);
+    for (const p of processors) p.onEnding?.(this);
     this.ended = true;
     for (const p of processors) p.onEnd(this);
   }

@@ -15,7 +15,7 @@
 // is uniformly random and any service sampling it by ratio decides as this one did.
 import { trace, TraceFlags, type Span, type SpanContext, type SpanKind } from '@opentelemetry/api';
 import { RandomIdGenerator } from '@opentelemetry/sdk-trace';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { ratioUpperBound } from './sampler';
 import { OwnSpan, type SpanTarget } from './own-span';
 

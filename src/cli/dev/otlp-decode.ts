@@ -255,7 +255,7 @@ function pbMetric(b: Buffer, r: Resource, out: MetricPoint[]): void {
   eachField(b, 'Metric', (f) => {
     if (f.no === 1) head.name = cut(stringOf(f, 'Metric.name'));
     else if (f.no === 3) head.unit = cut(stringOf(f, 'Metric.unit'));
-    else if (types[f.no]) bodies.push({ type: types[f.no]!, b: bytesOf(f, `Metric.${types[f.no]}`) });
+    else if (types[f.no]) bodies.push({ type: types[f.no], b: bytesOf(f, `Metric.${types[f.no]}`) });
   });
   if (!head.name) throw new DecodeError('Metric without a name');
   for (const body of bodies) {

@@ -18,7 +18,7 @@ function readVarint(buf: Buffer, pos: number, what: string): [bigint, number] {
   let shift = 0n;
   for (let i = 0; i < 10; i++) {
     if (pos >= buf.length) throw new DecodeError(`${what}: truncated varint`);
-    const byte = buf[pos++]!;
+    const byte = buf[pos++];
     result |= BigInt(byte & 0x7f) << shift;
     if ((byte & 0x80) === 0) return [result, pos];
     shift += 7n;

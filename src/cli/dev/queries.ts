@@ -191,7 +191,7 @@ export function listServices(store: Store): ServiceInfo[] {
     const i = get(s.service);
     i.series++;
     const pts = store.pointsOf(s);
-    if (pts.length) i.lastSeenMs = Math.max(i.lastSeenMs, pts[pts.length - 1]!.timeMs);
+    if (pts.length) i.lastSeenMs = Math.max(i.lastSeenMs, pts[pts.length - 1].timeMs);
   }
   return [...m.values()]
     .map(({ traceIds, ...rest }) => ({ ...rest, traces: traceIds.size }))
@@ -215,7 +215,7 @@ export interface RouteStats {
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
+  return sorted[i];
 }
 
 /** Request rate, error ratio and latency percentiles per route, from the server spans in the store. */
@@ -245,8 +245,8 @@ export function routeStats(store: Store, opts: { service?: string; windowMs?: nu
       groups.set(key, g);
     }
     const b = Math.min(nBuckets - 1, Math.floor((s.endMs - from) / stepMs));
-    g.durations[b]!.push(s.endMs - s.startMs);
-    if (spanIsError(s)) g.errors[b]!++;
+    g.durations[b].push(s.endMs - s.startMs);
+    if (spanIsError(s)) g.errors[b]++;
   }
   const routes: RouteStats[] = [];
   for (const g of groups.values()) {
@@ -266,7 +266,7 @@ export function routeStats(store: Store, opts: { service?: string; windowMs?: nu
           t: from + i * stepMs,
           count: d.length,
           rate: d.length / (stepMs / 1000),
-          errorRatio: d.length ? g.errors[i]! / d.length : null,
+          errorRatio: d.length ? g.errors[i] / d.length : null,
           p50: d.length ? percentile(sorted, 50) : null,
           p95: d.length ? percentile(sorted, 95) : null,
           p99: d.length ? percentile(sorted, 99) : null,
@@ -321,12 +321,12 @@ export function metricSeries(store: Store, name: string, service?: string): Metr
     } else if (s.type === 'sum') {
       out.kind = 'rate';
       for (let i = 0; i < pts.length; i++) {
-        const p = pts[i]!;
+        const p = pts[i];
         if (s.temporality === 1) {
           const dt = (p.timeMs - p.startMs) / 1000;
           if (dt > 0) points.push([p.timeMs, (p.value ?? 0) / dt]);
         } else if (i > 0) {
-          const q = pts[i - 1]!;
+          const q = pts[i - 1];
           const dt = (p.timeMs - q.timeMs) / 1000;
           const dv = (p.value ?? 0) - (q.value ?? 0);
           if (dt > 0 && dv >= 0) points.push([p.timeMs, dv / dt]);
@@ -335,12 +335,12 @@ export function metricSeries(store: Store, name: string, service?: string): Metr
     } else {
       out.kind = 'mean';
       for (let i = 0; i < pts.length; i++) {
-        const p = pts[i]!;
+        const p = pts[i];
         let dc = p.count ?? 0;
         let ds = p.sum ?? 0;
         if (s.temporality === 2 && i > 0) {
-          dc -= pts[i - 1]!.count ?? 0;
-          ds -= pts[i - 1]!.sum ?? 0;
+          dc -= pts[i - 1].count ?? 0;
+          ds -= pts[i - 1].sum ?? 0;
         } else if (s.temporality === 2) continue;
         if (dc > 0) points.push([p.timeMs, ds / dc]);
       }

@@ -45,7 +45,7 @@ class HttpError extends Error {
 }
 
 function mediaType(contentType: string | undefined): 'protobuf' | 'json' | undefined {
-  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const t = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (t === 'application/x-protobuf' || t === 'application/protobuf') return 'protobuf';
   if (t === 'application/json') return 'json';
   return undefined;
@@ -148,7 +148,7 @@ function api(store: Store, path: string, q: URLSearchParams, res: http.ServerRes
   }
   const m = /^\/api\/traces\/([0-9a-fA-F]{32})$/.exec(path);
   if (m) {
-    const t = traceDetail(store, m[1]!.toLowerCase());
+    const t = traceDetail(store, m[1].toLowerCase());
     return t ? sendJson(res, 200, t) : sendJson(res, 404, { error: `trace ${m[1]} not found` });
   }
   if (path === '/api/logs') {
