@@ -69,7 +69,8 @@ async function makeCase(kind) {
     });
     return { log: (i) => logger.info('order processed', { orderId: i, userId: 'user-42' }), provider, exporter };
   }
-  const { initLogging, getLogger } = require('../dist/logs/logger.js');
+  const { getLogger } = require('../dist/logs/logger.js');
+  const { initLogging } = require('../dist/logs/setup.js');
   const { createRedactor } = require('../dist/redact/redactor.js');
   const bridge = kind !== 'otelkit-nobridge';
   const reg = bridge ? registerProvider() : {};

@@ -37,7 +37,7 @@ import { createRedactor, type Redactor } from './redact/redactor';
 import { RedactingSpanProcessor } from './redact/span-processor';
 import { RedactingLogRecordProcessor } from './redact/log-record-processor';
 import { ownRecordSink } from './logs/otlp-bridge';
-import { initLogging } from './logs/logger';
+import { initLogging } from './logs/setup';
 import { health } from './health/instance';
 import { VERSION } from './version';
 import { shareBundledPackages } from './loading/bundled-packages';

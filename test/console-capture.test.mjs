@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { installConsoleCapture, uninstallConsoleCapture, isConsoleCaptured } = require('../dist/logs/console-capture.js');
-const { initLogging, resetLogging } = require('../dist/logs/logger.js');
+const { initLogging, resetLogging } = require('../dist/logs/setup.js');
 const { createRedactor } = require('../dist/redact/redactor.js');
 
 function fakeConsole() {

@@ -21,7 +21,9 @@ const { BasicTracerProvider } = require('@opentelemetry/sdk-trace-base');
 const { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter } = require('@opentelemetry/sdk-logs');
 const winston = require('winston');
 
-const { initLogging, getLogger, flushLogging, resetLogging, winstonInstrumentationConfig } = require('../dist/logs/logger.js');
+const { getLogger } = require('../dist/logs/logger.js');
+const { initLogging, flushLogging, resetLogging } = require('../dist/logs/setup.js');
+const { winstonInstrumentationConfig } = require('../dist/logs/winston-instrumentation-config.js');
 const { createRedactor } = require('../dist/redact/redactor.js');
 const { setupDiag } = require('../dist/diag.js');
 
@@ -411,7 +413,9 @@ test('zero allocation below the level', () => {
 test('exactly once on OTLP with @opentelemetry/instrumentation-winston active (child process)', () => {
   const script = `
     const { WinstonInstrumentation } = require('@opentelemetry/instrumentation-winston');
-    const { winstonInstrumentationConfig, initLogging, getLogger } = require('./dist/logs/logger.js');
+    const { winstonInstrumentationConfig } = require('./dist/logs/winston-instrumentation-config.js');
+    const { initLogging } = require('./dist/logs/setup.js');
+    const { getLogger } = require('./dist/logs/logger.js');
     const cfg = { level: 'info', levels: [], format: 'json', captureConsole: false, bridge: true };
     const inst = new WinstonInstrumentation(winstonInstrumentationConfig(cfg));
     inst.enable();

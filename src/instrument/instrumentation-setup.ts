@@ -8,7 +8,7 @@ import { isTracingSuppressed } from '@opentelemetry/core';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Config } from '../config/types';
-import { winstonInstrumentationConfig } from '../logs/logger';
+import { winstonInstrumentationConfig } from '../logs/winston-instrumentation-config';
 import type { AfterActivate, ConfigFor, InstrumentationSpec } from '../loading/lazy-instrumentations';
 import { databaseTracerProvider } from '../trace/database-tracer';
 import type { SpanTarget } from '../trace/own-span';

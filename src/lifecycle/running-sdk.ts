@@ -6,7 +6,7 @@ import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Config } from '../config/types';
-import { flushLogging } from '../logs/logger';
+import { flushLogging } from '../logs/setup';
 import { health } from '../health/instance';
 import { clearPendingWork } from './pending-work';
 import { bounded } from './shutdown';

@@ -6,7 +6,7 @@ import type { HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordProcessor, ReadableLogRecord, SdkLogRecord } from '@opentelemetry/sdk-logs';
-import type { OwnLogRecord } from './logger';
+import type { OwnLogRecord } from './record';
 import { OWN_SCOPE_VERSION } from '../redact/log-record-processor';
 
 function hrTime(ms: number): HrTime {
