@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever is missing on a fresh machine, idempotently: Debian packages for the real
 # backends the tests start (PostgreSQL, Redis, Prometheus, Chromium), the npm packages from the
-# lock file, the TypeScript build and the collector binary. Sourced by test.sh, demo.sh and bench.sh.
+# lock file, the TypeScript build, the collector binary and the Node.js lines tested besides the
+# machine's node. Sourced by test.sh, demo.sh and bench.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -57,4 +58,62 @@ setup_build() {
 
 setup_collector() {
   bash "$ROOT/collector/build.sh"
+}
+
+# The Node.js lines tested besides the machine's node: the exact versions pinned in
+# scripts/node-lines, each installed once from the npm registry's node-linux-<arch> package (it
+# ships the real binary as bin/node; no install script runs) into .cache/node/<version>/bin/node.
+NODE_LINES_FILE="$ROOT/scripts/node-lines"
+NODE_LINES_CACHE="$ROOT/.cache/node"
+
+# node_line_versions: the pinned versions, one a line.
+node_line_versions() {
+  sed -e 's/#.*//' -e 's/[[:space:]]//g' "$NODE_LINES_FILE" | grep -v '^$'
+}
+
+# node_line_bin VERSION: where setup_node_lines puts that version's binary.
+node_line_bin() { printf '%s/%s/bin/node\n' "$NODE_LINES_CACHE" "$1"; }
+
+# install_node_line VERSION: installs one version unless it is already there and runs.
+install_node_line() {
+  local version="$1" dir="$NODE_LINES_CACHE/$1" bin arch tmp tgz out
+  bin="$(node_line_bin "$version")"
+  if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "v$version" ]; then return 0; fi
+  case "$(uname -s)/$(uname -m)" in
+    Linux/x86_64) arch=x64 ;;
+    Linux/aarch64) arch=arm64 ;;
+    *) log "setup_node_lines: no node-linux-* package for $(uname -s)/$(uname -m); Node $version cannot be installed"; return 1 ;;
+  esac
+  log "installing Node $version (npm registry: node-linux-$arch@$version)"
+  mkdir -p "$NODE_LINES_CACHE"
+  tmp="$(mktemp -d "$NODE_LINES_CACHE/.download.XXXXXX")"
+  if ! out="$(cd "$tmp" && npm pack "node-linux-$arch@$version" --pack-destination "$tmp" --loglevel=error 2>&1)"; then
+    rm -rf "$tmp"
+    log "setup_node_lines: downloading node-linux-$arch@$version from the npm registry failed:"
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+  tgz="$(ls "$tmp"/*.tgz 2>/dev/null | head -n 1)"
+  if [ -z "$tgz" ] || ! tar -xzf "$tgz" -C "$tmp" package/bin/node package/LICENSE \
+      || [ "$("$tmp/package/bin/node" --version 2>/dev/null)" != "v$version" ]; then
+    rm -rf "$tmp"
+    log "setup_node_lines: node-linux-$arch@$version did not unpack to a runnable bin/node reporting v$version"
+    return 1
+  fi
+  rm -rf "$dir"
+  mv "$tmp/package" "$dir"
+  rm -rf "$tmp"
+}
+
+# setup_node_lines: installs every pinned version (idempotent; one installer at a time).
+setup_node_lines() {
+  mkdir -p "$NODE_LINES_CACHE"
+  (
+    if command -v flock >/dev/null 2>&1; then
+      exec 9>"$NODE_LINES_CACHE/.lock"
+      flock 9
+    fi
+    local v
+    for v in $(node_line_versions); do install_node_line "$v" || exit 1; done
+  )
 }
