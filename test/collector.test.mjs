@@ -12,14 +12,16 @@ import { createServer } from 'node:http';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './support/app.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const COLLECTOR_DIR = join(ROOT, 'collector');
 const BIN = join(COLLECTOR_DIR, '_build', 'otelcol-otelkit');
 const MANIFEST = join(COLLECTOR_DIR, 'builder-config.yaml');
 
-// Test ports, unlikely to clash with a running stack (4317/4318/8888/8889/13133).
-const PORTS = { grpc: 14317, http: 14318, telemetry: 18888, prometheus: 18889, health: 23133 };
+// Free loopback ports, chosen when the run starts: never the defaults of a running stack
+// (4317/4318/8888/8889/13133), nor fixed ones another test run (another Node line) may hold.
+const PORTS = {};
 
 // Component names each manifest module must register (the new, non-deprecated names).
 const EXPECTED_NAMES = {
@@ -159,6 +161,7 @@ after(async () => {
 
 test('a running collector redacts secrets in logs and forwards them over OTLP/HTTP', async () => {
   requireBinary();
+  for (const name of ['grpc', 'http', 'telemetry', 'prometheus', 'health']) PORTS[name] = await freePort();
 
   // Tiny OTLP/HTTP logs receiver: records every POST /v1/logs body (decompressed).
   const received = [];
