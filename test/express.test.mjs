@@ -17,6 +17,8 @@ const { HttpServerDuration, DURATION_BUCKETS } = require(path.join(ROOT, 'dist/m
 const upstream = require(path.join(ROOT, 'node_modules/@opentelemetry/instrumentation-express/build/src/utils.js'));
 const sdkMetrics = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-metrics'));
 const sdkTrace = require(path.join(ROOT, 'node_modules/@opentelemetry/sdk-trace'));
+const contextAccess = require(path.join(ROOT, 'dist/trace/context-access.js'));
+const { AsyncLocalStorageContextManager } = require(path.join(ROOT, 'node_modules/@opentelemetry/context-async-hooks'));
 const { ROOT_CONTEXT: ROOT_CONTEXT_API } = require(path.join(ROOT, 'node_modules/@opentelemetry/api'));
 
 const shared = receiverPerFile();
@@ -242,6 +244,16 @@ test('the request context: a body read after the headers, requests in turn on on
   } finally {
     agent.destroy();
   }
+});
+
+test('the request context on each Node line: an entered context lasts on its async resource with async hooks (Node 20, 22), not on AsyncContextFrame (Node 24)', () => {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const major = Number(process.versions.node.split('.')[0]);
+  const frames = flags.includes('--experimental-async-context-frame') || (major >= 24 && !flags.includes('--no-async-context-frame'));
+  const manager = new AsyncLocalStorageContextManager();
+  contextAccess.useContextManager(manager);
+  assert.equal(contextAccess.enteredContextEndsWithCallback(), frames, `Node ${process.version}`);
+  assert.equal(manager.active(), ROOT_CONTEXT_API, 'the probe leaves no context behind');
 });
 
 test('route construction matches upstream for mount paths of every kind', () => {

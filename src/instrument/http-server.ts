@@ -4,15 +4,17 @@
 // attribute, header capture hooks, safe-execute wrappers, a context bound to every listener of
 // req and res) is paid before and regardless of the sampling decision. Here an unsampled request
 // costs its context, a few small objects and one histogram record. The request's context is
-// entered on the connection's HTTP parser, so req's events run in it with no work per event;
-// res's go through one patch of ServerResponse's emit, which also ends the exchange.
+// entered on the connection's HTTP parser, so req's events run in it with no work per event
+// (where that lasts beyond the parser's current callback: not on Node 24's AsyncContextFrame,
+// where req's events go through one patch of IncomingMessage's emit instead); res's go through
+// one patch of ServerResponse's emit, which also ends the exchange.
 // Outgoing requests stay upstream's.
 import { executionAsyncResource } from 'node:async_hooks';
-import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { IncomingMessage, ServerResponse, type IncomingHttpHeaders, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { RPCType, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
-import { activeContext, enterContext, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from '../trace/context-access';
+import { activeContext, enterContext, enteredContextEndsWithCallback, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from '../trace/context-access';
 import type { HttpServerDuration } from '../metrics/http-server-duration';
 import type { RootSpanStarter } from '../trace/root-span';
 import { OwnSpan } from '../trace/own-span';
@@ -48,6 +50,12 @@ const kExchange = Symbol('otelkit.http.exchange');
 
 interface InstrumentedResponse extends ServerResponse {
   [kExchange]?: Exchange;
+}
+// The request's context, kept on req only where entering it on the connection does not last.
+const kRequestContext = Symbol('otelkit.http.request.context');
+
+interface InstrumentedRequest extends IncomingMessage {
+  [kRequestContext]?: Context;
 }
 
 /** One request/response pair being traced and timed. */
@@ -204,6 +212,26 @@ function patchResponseEmit(): void {
 }
 
 /**
+ * Runs req's listeners in the request's context when an event comes from another one. Only
+ * where a context entered on the connection's parser is gone in the parser's later callbacks
+ * (AsyncLocalStorage on AsyncContextFrame, the default from Node 24): there a body that arrives
+ * after the headers, its 'end' and req's 'close' would run outside the request's context. The
+ * same checks as for res: events nobody listens to, or already in the context, go straight through.
+ */
+function patchRequestEmit(): void {
+  patchEmit(IncomingMessage.prototype as InstrumentedRequest, (original) =>
+    function emit(this: InstrumentedRequest, event: string | symbol): boolean {
+      // eslint-disable-next-line prefer-rest-params
+      const args = arguments as unknown as [string | symbol, ...unknown[]];
+      if (!hasListeners(this, event)) return original.apply(this, args);
+      const ctx = this[kRequestContext];
+      if (ctx === undefined || activeContext() === ctx) return original.apply(this, args);
+      return withContext(ctx, () => original.apply(this, args));
+    },
+  );
+}
+
+/**
  * Enters ctx for good when Node's HTTP parser emitted this request: the current async resource is
  * then the parser's, for req's connection, and its later callbacks for this request (body
  * chunks, 'end') and all they schedule run in ctx with no per-event work. The next request on the
@@ -221,6 +249,10 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
   if (proto[PATCHED]) return;
   proto[PATCHED] = true;
   patchResponseEmit();
+  // Node 24: entering on the connection covers only the parser's current callback; req's later
+  // events are run in the request's context by IncomingMessage's emit (set on req below).
+  const contextOnRequest = enteredContextEndsWithCallback();
+  if (contextOnRequest) patchRequestEmit();
   const ignored = new Set(opts.ignorePaths);
   // The path is a new string every request: looking it up hashes it. Most paths are not as long
   // as any ignored one, and a length is looked up without hashing anything.
@@ -242,6 +274,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     const peer = readPeer(req);
     const [path, query] = splitTarget(req.url);
     if ((ignoredLengths.has(path.length) && ignored.has(path)) || this === opts.ignoreServer()) {
+      if (contextOnRequest) (req as InstrumentedRequest)[kRequestContext] = untraced;
       if (enterOnConnection(untraced, req)) return original.call(this, event, req, res);
       return context.with(untraced, () => original.call(this, event, req, res));
     }
@@ -265,6 +298,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     const ctx = new LinkedContext(new LinkedContext(parent, SPAN_KEY, span), RPC_METADATA_KEY, rpc);
     const ex: Exchange = { span, rpc, ctx, req, method, version, scheme, start, duration, done: false };
     res[kExchange] = ex;
+    if (contextOnRequest) (req as InstrumentedRequest)[kRequestContext] = ctx;
     if (enterOnConnection(ctx, req)) return dispatch(this, original, ex, res);
     return withContext(ctx, () => dispatch(this, original, ex, res));
   };

@@ -3,6 +3,7 @@
 // every call, and the manager reaches ROOT_CONTEXT through a getter of the bundled API module.
 // Here active() and with() go straight to the manager's AsyncLocalStorage. Falls back to the
 // manager, or to the API when otelkit's manager is not the global one.
+import { AsyncResource } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 
 interface Storage {
@@ -13,6 +14,7 @@ interface Storage {
 
 let manager: Pick<ContextManager, 'active' | 'with'> = context;
 let storage: Storage | undefined;
+let enteredEndsWithCallback: boolean | undefined;
 
 /** Called by the composition with the manager it registered globally. */
 export function useContextManager(m: ContextManager): void {
@@ -20,6 +22,7 @@ export function useContextManager(m: ContextManager): void {
   // AsyncLocalStorageContextManager keeps its storage in this (TypeScript-private) field.
   const s = (m as unknown as { _asyncLocalStorage?: Partial<Storage> })._asyncLocalStorage;
   storage = typeof s?.getStore === 'function' && typeof s.run === 'function' && typeof s.enterWith === 'function' ? (s as Storage) : undefined;
+  enteredEndsWithCallback = undefined;
 }
 
 export function activeContext(): Context {
@@ -39,6 +42,27 @@ export function enterContext(ctx: Context): boolean {
   if (storage === undefined) return false;
   storage.enterWith(ctx);
   return true;
+}
+
+const PROBE_KEY = Symbol('otelkit.context-probe');
+
+/**
+ * Whether a context entered (enterContext) in a callback of an async resource is gone again in
+ * that resource's later callbacks. With AsyncLocalStorage on async hooks (Node 20 and 22) it
+ * stays: the store is kept on the resource. With AsyncLocalStorage on AsyncContextFrame (the
+ * default from Node 24) it is gone: every callback starts from the frame captured when its
+ * resource was created. Probed once on a resource of its own; false when enterContext does nothing.
+ */
+export function enteredContextEndsWithCallback(): boolean {
+  const s = storage;
+  if (s === undefined) return false;
+  if (enteredEndsWithCallback === undefined) {
+    const probe = new LinkedContext(ROOT_CONTEXT, PROBE_KEY, true);
+    const resource = new AsyncResource('otelkit.context-probe');
+    resource.runInAsyncScope(() => s.enterWith(probe));
+    enteredEndsWithCallback = resource.runInAsyncScope(() => s.getStore()) !== probe;
+  }
+  return enteredEndsWithCallback;
 }
 
 // The keys the API and core use (createContextKey is Symbol.for, so these are the same symbols).
