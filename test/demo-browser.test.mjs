@@ -1,16 +1,14 @@
 // The demo as a person uses it: start it (viewer + orders and payment services under the
 // preload + traffic), open the viewer in headless Chromium, find the orders trace and its
 // waterfall, follow an error log line to its trace, and check that the charts render.
-// Screenshots go to test/artifacts/. Needs Debian's chromium: fails (never skips) without it.
+// Screenshots go to test/artifacts/ (or OTELKIT_TEST_ARTIFACTS). Needs Debian's chromium: fails (never skips) without it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startDemo } from '../scripts/demo.mjs';
-import { launchBrowser } from './support/browser.mjs';
+import { ARTIFACTS, launchBrowser } from './support/browser.mjs';
 import { freePort } from './support/app.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 
@@ -36,7 +34,7 @@ before(async () => {
   browser = await launchBrowser();
   const ports = {};
   for (const name of ['otlp', 'ui', 'orders', 'payment', 'ordersAdmin', 'paymentAdmin']) ports[name] = await freePort();
-  demo = await startDemo({ ports, logDir: path.join(ROOT, 'test', 'artifacts', 'demo-logs'), metricIntervalMs: 1000 });
+  demo = await startDemo({ ports, logDir: path.join(ARTIFACTS, 'demo-logs'), metricIntervalMs: 1000 });
   const statuses = [...(await demo.traffic(10)), ...(await demo.traffic(5))];
   assert.ok(statuses.includes(201) && statuses.includes(502) && statuses.includes(404), `traffic answered ${statuses}`);
   // The telemetry reaches the viewer within a second or two (batch delays of 500 ms).

@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+// test/artifacts/, or the directory scripts/test.sh gives each Node line (lines may run side by side).
+export const ARTIFACTS = process.env.OTELKIT_TEST_ARTIFACTS
+  ? path.resolve(process.env.OTELKIT_TEST_ARTIFACTS)
+  : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 
 const ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
