@@ -21,6 +21,8 @@ case ",${HTTP_WORKLOADS:-hello,orders}," in
 esac
 setup_npm
 setup_build
+# The Node lines bench/startup.mjs measures beside the running node (scripts/node-lines).
+setup_node_lines
 # The export target of bench/http.mjs: the collector, built once (about 3.5 min on 2 cores) and
 # reused while up to date. Without it the benchmark exports to a local OTLP sink and says so.
 if command -v go >/dev/null 2>&1; then
