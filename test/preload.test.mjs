@@ -106,6 +106,36 @@ test('ESM app on node:http alone: the first outgoing request is instrumented, on
   assert.equal(inner.parentSpanId, clients[0].spanId, 'the outgoing request carried the context');
 });
 
+for (const [mode, how] of [
+  ['builtin', 'asked of process.getBuiltinModule'],
+  ['late', 'imported after the instrumentation is on'],
+]) {
+  test(`ESM app: node:https ${how} is instrumented`, async () => {
+    const app = launch('https-lazy.mjs', { MODE: mode });
+    const port = await app.port();
+    assert.ok(JSON.parse((await get(port, '/call')).text).error, 'the TLS handshake with a plain-HTTP server fails');
+    const [client] = await shared.rec.waitFor(() => {
+      const s = shared.rec.spans.filter((x) => x.kind === 3 && String(x.attributes['url.full']).startsWith('https://'));
+      return s.length ? s : null;
+    });
+    assert.equal(client.status.code, 2, 'the failed https request is an error span');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(shared.rec.spans.filter((x) => x.kind === 3 && String(x.attributes['url.full']).startsWith('https://')).length, 1, 'one https client span');
+  });
+}
+
+// Where Node has in-thread resolve hooks, node:https (with tls and crypto) is stubbed on its
+// first use, so a process that never uses it does not load it; without them it is stubbed at start.
+test('ESM hello world: node:https, tls and crypto load only where Node cannot tell their first use', async () => {
+  const app = launch('loaded-builtins.mjs');
+  const { code } = await app.exited;
+  assert.equal(code, 0, app.out.stderr);
+  const loaded = JSON.parse(app.out.stdout.split('\n').find((l) => l.startsWith('[')));
+  assert.ok(loaded.includes('http'), 'node:http is stubbed at start');
+  const expected = typeof (await import('node:module')).registerHooks === 'function' ? [] : ['crypto', 'https', 'tls'];
+  assert.deepEqual(loaded.filter((m) => ['https', 'tls', 'crypto'].includes(m)).sort(), expected);
+});
+
 test('ESM app with an installed ES module package: the import-in-the-middle loader is registered', async () => {
   // A fake ES-module-only package under an instrumented name, found from the app's directory.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otelkit-esm-loader-'));
@@ -327,6 +357,15 @@ test('instrumentations load lazily: a hello world loads none of the module instr
   const loaded = JSON.parse(app.out.stdout.split('\n')[1]).join('\n');
   assert.doesNotMatch(loaded, /instrumentation-(express|pg|http|mongodb|redis|graphql|aws-sdk)\//);
   assert.doesNotMatch(loaded, /exporter-trace-otlp|exporter-logs-otlp|otlp-(proto|json)\.bundle|protobufjs|sdk-node/);
+});
+
+test('a CommonJS hello world does not load node:crypto (service.instance.id is drawn without it)', async () => {
+  const app = launch('loaded-builtins.cjs');
+  const { code } = await app.exited;
+  assert.equal(code, 0, app.out.stderr);
+  const loaded = JSON.parse(app.out.stdout.split('\n').find((l) => l.startsWith('[')));
+  assert.ok(loaded.includes('http'), 'the preload ran (its admin server loads node:http)');
+  assert.ok(!loaded.includes('crypto'), `crypto loaded: ${loaded.join(' ')}`);
 });
 
 test('OTEL_NODE_DISABLED_INSTRUMENTATIONS=express leaves express unpatched', async () => {

@@ -1,7 +1,13 @@
 // Ready-made health checks. The drivers are typed structurally: otelkit must not depend on (or
 // load) pg, redis or ioredis, and the application hands in whichever client it already uses.
-import { randomBytes } from 'node:crypto';
 import type { CheckFn } from './registry';
+
+// node:crypto is loaded by the first redis check, not with otelkit: on Node 24 it is not in the
+// start-up snapshot and loading it costs a few milliseconds of every start (docs/performance.md).
+function randomHex(bytes: number): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+}
 
 /** A pg Pool or Client (anything with a promise-returning query). */
 export interface PgLike {
@@ -65,7 +71,7 @@ function redis(client: RedisLike, opts?: RedisCheckOptions): CheckFn {
     return failing('checks.redis: expected a node-redis or ioredis client');
   }
   // Random per check so that several instances sharing one Redis never read each other's value.
-  const key = typeof opts?.key === 'string' && opts.key ? opts.key : `otelkit:health:${randomBytes(6).toString('hex')}`;
+  const key = typeof opts?.key === 'string' && opts.key ? opts.key : `otelkit:health:${randomHex(6)}`;
   const nodeRedis = isNodeRedis(client);
   return async () => {
     // Both drivers queue commands while disconnected and would hold the probe until it times
@@ -78,7 +84,7 @@ function redis(client: RedisLike, opts?: RedisCheckOptions): CheckFn {
     }
     const pong = await client.ping();
     if (String(pong) !== 'PONG') throw new Error(`redis PING answered ${JSON.stringify(pong)}`);
-    const value = randomBytes(8).toString('hex');
+    const value = randomHex(8);
     if (nodeRedis) await client.set(key, value, { EX: REDIS_TTL_SECONDS });
     else await client.set(key, value, 'EX', REDIS_TTL_SECONDS);
     const read = await client.get(key);

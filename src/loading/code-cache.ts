@@ -19,8 +19,12 @@ function cacheFileFor(file: string, stat: fs.Stats): string | undefined {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   const dir = path.join(os.tmpdir(), `otelkit-code-cache-${uid}`);
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const d = fs.statSync(dir);
+    // Made once; every later start only reads its status.
+    let d = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!d) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      d = fs.statSync(dir);
+    }
     // Someone else's directory (or one others can write) could hold a planted cache.
     if (d.uid !== uid || (d.mode & 0o022) !== 0) return undefined;
   } catch {

@@ -86,38 +86,83 @@ export function bridgeEsmImports(packages: ReadonlySet<string>, beforeLoad: (pkg
 }
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
+type BuiltinId = 'node:http' | 'node:https';
+
+interface ResolveHooks {
+  registerHooks?: (hooks: {
+    resolve: (specifier: string, context: unknown, nextResolve: (specifier: string, context?: unknown) => unknown) => unknown;
+  }) => { deregister?: () => void } | undefined;
+}
 
 /**
- * ESM imports of node:http and node:https are seen by no hook. Their request() and get() are
- * replaced by stubs, copied into the modules' ESM namespaces, that call `onFirstCall` once (it
- * loads and patches the http instrumentation, about 30 ms that a process making no outgoing
- * request never pays) and then call what the module exports by then: the instrumentation's
- * wrapper, which calls a stub it wrapped, which calls Node's function.
+ * ESM imports of node:http and node:https are seen by no require hook. Their request() and get()
+ * are replaced by stubs, copied into the modules' ESM namespaces, that call `instrument` for each
+ * stubbed module once, on the first call (it loads and patches the http instrumentation, about
+ * 30 ms that a process making no outgoing request never pays), and then call what the module
+ * exports by then: the instrumentation's wrapper.
+ *
+ * Before the instrumentation patches a module, the stubs give way to Node's functions, so that
+ * the wrapper wraps Node's function and not a stub (a stub inside a wrapper could not tell a call
+ * from its wrapper from a call through a reference the application kept: it would run the
+ * wrapper twice, two client spans). The returned function does that when the instrumentation is
+ * enabled by another route (a CommonJS require of http); the first call of a stub does it too.
+ *
+ * node:http is loaded by otelkit anyway (its servers) and is stubbed now. node:https brings tls
+ * and crypto, milliseconds and megabytes no process that never imports it should pay: where Node
+ * has in-thread resolve hooks (`module.registerHooks`, 22.15 and 23.5 on), it is stubbed when the
+ * application first resolves it (import, import(), require) or asks process.getBuiltinModule for
+ * it; once the instrumentation is on, it is patched at that moment instead. Without those hooks
+ * (Node 20) it is loaded and stubbed now.
  */
-export function instrumentOnFirstRequest(onFirstCall: () => void): void {
+export function instrumentOnFirstRequest(instrument: (id: BuiltinId) => void): () => void {
   const M = Module as unknown as ModuleInternals;
-  let fired = false;
-  // One flag for all four stubs: the wrapper of get() calls the wrapped request(), whose stub
-  // must then go straight to Node's function, not into the wrapper again (two client spans).
+  const stubbed: BuiltinId[] = [];
+  const restores: (() => void)[] = [];
+  const restored: { exports: Record<string, unknown>; name: string; original: unknown }[] = [];
+  let enabled = false;
+  // A stub forwarding to the wrapper must not be re-entered by it if the wrapper was installed
+  // over a stub after all (by code other than the instrumentation's own patch).
   let entered = false;
-  for (const id of ['node:http', 'node:https']) {
+
+  const instrumentNow = (id: BuiltinId): void => {
+    try {
+      instrument(id);
+    } catch (err) {
+      reportOnce('esm-http', 'instrumenting node:http for ESM imports failed', err);
+    }
+    // Into the ESM namespaces, unless a module's patch is still to come (node:https resolved
+    // while the instrumentation is being enabled for node:http): syncing now would put Node's
+    // function where the stub forwards to the wrapper.
+    if (!restored.some((r) => r.exports[r.name] === r.original)) Module.syncBuiltinESMExports();
+  };
+  /** The instrumentation is being enabled: Node's functions back in the exports, once. */
+  const onEnabled = (): void => {
+    if (enabled) return;
+    enabled = true;
+    // The ESM namespaces keep the stubs until the instrumentation's patch is synced into them;
+    // meanwhile the stubs forward to the wrappers.
+    for (const restore of restores) restore();
+  };
+
+  const stub = (id: BuiltinId): void => {
+    if (enabled) {
+      instrumentNow(id);
+      return;
+    }
+    stubbed.push(id);
     // Module._load, not require: the require hooks must not see these modules before the
     // instrumentation is enabled, or require-in-the-middle would remember them as unpatched.
     const exports = M._load(id, null, false) as Record<string, unknown>;
     for (const name of ['request', 'get']) {
       const original = exports[name];
       if (typeof original !== 'function') continue;
-      const stub = function (this: unknown, ...args: unknown[]): unknown {
-        if (!fired) {
-          fired = true;
-          try {
-            onFirstCall();
-          } catch (err) {
-            reportOnce('esm-http', 'instrumenting node:http for ESM imports failed', err);
-          }
+      const replacement = function (this: unknown, ...args: unknown[]): unknown {
+        if (!enabled) {
+          onEnabled();
+          for (const each of stubbed) instrumentNow(each);
         }
         const current = exports[name];
-        if (entered || current === stub || typeof current !== 'function') return (original as Fn).apply(this, args);
+        if (entered || current === replacement || typeof current !== 'function') return (original as Fn).apply(this, args);
         entered = true;
         try {
           return (current as Fn).apply(this, args);
@@ -125,9 +170,59 @@ export function instrumentOnFirstRequest(onFirstCall: () => void): void {
           entered = false;
         }
       };
-      Object.defineProperty(stub, 'name', { value: (original as Fn).name });
-      exports[name] = stub;
+      Object.defineProperty(replacement, 'name', { value: (original as Fn).name });
+      exports[name] = replacement;
+      restores.push(() => {
+        if (exports[name] !== replacement) return;
+        exports[name] = original;
+        restored.push({ exports, name, original });
+      });
     }
+    Module.syncBuiltinESMExports();
+  };
+
+  stub('node:http');
+  if (!stubHttpsOnFirstResolve(() => stub('node:https'))) stub('node:https');
+  return onEnabled;
+}
+
+/** Calls `onFirst` once, before node:https is first handed to anybody; false if Node cannot tell. */
+function stubHttpsOnFirstResolve(onFirst: () => void): boolean {
+  const registerHooks = (Module as unknown as ResolveHooks).registerHooks;
+  if (typeof registerHooks !== 'function') return false;
+  let done = false;
+  let handle: { deregister?: () => void } | undefined;
+  const proc = process as { getBuiltinModule?: (id: string) => unknown };
+  const originalGetBuiltinModule = proc.getBuiltinModule;
+  const first = (): void => {
+    if (done) return;
+    done = true;
+    if (proc.getBuiltinModule === lazyGetBuiltinModule) proc.getBuiltinModule = originalGetBuiltinModule;
+    // Not from inside the resolution that is running.
+    queueMicrotask(() => handle?.deregister?.());
+    onFirst();
+  };
+  const lazyGetBuiltinModule = function getBuiltinModule(this: unknown, id: string): unknown {
+    if (id === 'https' || id === 'node:https') first();
+    return (originalGetBuiltinModule as (id: string) => unknown).call(this, id);
+  };
+  try {
+    handle = registerHooks({
+      resolve(specifier, context, nextResolve) {
+        if (!done && (specifier === 'https' || specifier === 'node:https')) {
+          try {
+            first();
+          } catch (err) {
+            reportOnce('esm-http', 'instrumenting node:https for ESM imports failed', err);
+          }
+        }
+        return nextResolve(specifier, context);
+      },
+    });
+  } catch (err) {
+    reportOnce('esm-https-hook', 'module.registerHooks failed; node:https is stubbed at start', err);
+    return false;
   }
-  Module.syncBuiltinESMExports();
+  if (typeof originalGetBuiltinModule === 'function') proc.getBuiltinModule = lazyGetBuiltinModule;
+  return true;
 }

@@ -179,6 +179,7 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
   }
   if (pending.size === 0) return now;
 
+  let beforeHttpPatch: (() => void) | undefined;
   const trigger = (id: string): boolean => {
     let s = pending.get(id);
     if (!s) {
@@ -192,6 +193,8 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
       const pkg = packageName(m);
       if (pkg) pending.delete(pkg);
     }
+    // The ESM stubs of node:http(s) give way before the instrumentation patches the modules.
+    if (s.name === 'http') beforeHttpPatch?.();
     activate(s, configFor, after);
     return true;
   };
@@ -220,12 +223,10 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
     // CommonJS application, where only a package requiring them turns them on (eagerly, every
     // listen() would start a trace of its own dns.lookup).
     if (specs.some((s) => s.name === 'http')) {
-      instrumentOnFirstRequest(() => {
+      beforeHttpPatch = instrumentOnFirstRequest((id) => {
         // Through the require chain: the lazy trigger enables the instrumentation, then
-        // require-in-the-middle patches each module (once; later calls are cache hits).
-        requireFromBridge('http');
-        requireFromBridge('https');
-        Module.syncBuiltinESMExports();
+        // require-in-the-middle patches the module (once; later calls are cache hits).
+        requireFromBridge(id.slice('node:'.length));
       });
     }
   }

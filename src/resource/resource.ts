@@ -3,10 +3,11 @@
 // network and stall off-cloud, so they run only when named in OTEL_NODE_RESOURCE_DETECTORS.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { detectResources, hostDetector, osDetector, processDetector, resourceFromAttributes, serviceInstanceIdDetector, type Resource, type ResourceDetector } from '@opentelemetry/resources';
+import { detectResources, hostDetector, osDetector, processDetector, resourceFromAttributes, type Resource, type ResourceDetector } from '@opentelemetry/resources';
 import type { Config } from '../config/types';
 import { reportOnce } from '../diag';
 import { VERSION } from '../version';
+import { serviceInstanceIdDetector } from './service-instance-id';
 
 const CLOUD_DETECTORS: Record<string, [pkg: string, exports: string[]]> = {
   container: ['@opentelemetry/resource-detector-container', ['containerDetector']],
