@@ -1,10 +1,13 @@
 // Which installed packages load as ES module code under `import`: that alone decides whether an
-// ES module application gets the import-in-the-middle loader thread or only the require bridge.
+// ES module application gets the import-in-the-middle loader or only the require bridge; and
+// where that loader runs (in-thread hooks, or a loader thread on older Node lines).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { supportsSyncHooks } from 'import-in-the-middle/supports-sync-hooks.mjs';
 import { firstEsmPackage } from '../dist/loading/esm-packages.js';
 import { packageOfFile } from '../dist/loading/esm-hooks.js';
 import { ROOT } from './support/app.mjs';
@@ -76,4 +79,28 @@ test('packageOfFile names the package a file under node_modules belongs to', () 
   assert.equal(packageOfFile(p('node_modules', 'a', 'node_modules', '@redis', 'client', 'dist', 'index.js')), '@redis/client');
   assert.equal(packageOfFile(p('node_modules', '@scope')), undefined);
   assert.equal(packageOfFile(p('app', 'server.js')), undefined);
+});
+
+test('registerEsmLoader: in-thread hooks where the Node line allows, else the loader thread; a Hook of the CommonJS entry reaches them', () => {
+  const dir = tree({
+    ...nm('esm-only', { 'package.json': { type: 'module', exports: './index.js' }, 'index.js': "export const value = 'original';\n" }),
+    // Run before the ES module entry, as the preload is; the Hook is made after registration, as
+    // the lazy instrumentations make theirs, through the CommonJS entry the instrumentations use.
+    // The loader thread runs the preload too (Node 20): like register.ts, it does nothing there.
+    'preload.cjs': `
+      if (!require('node:worker_threads').isMainThread) return;
+      const { registerEsmLoader } = require(${JSON.stringify(path.join(ROOT, 'dist/loading/esm-hooks.js'))});
+      globalThis.where = registerEsmLoader(['esm-only']);
+      const { Hook } = require(${JSON.stringify(path.join(ROOT, 'node_modules/import-in-the-middle'))});
+      new Hook(['esm-only'], (exports) => { exports.value = 'hooked'; });
+    `,
+    'app.mjs': "import { value } from 'esm-only';\nconsole.log(JSON.stringify({ where: globalThis.where, value, workers: process.report.getReport().workers.length }));\n",
+  });
+  const out = spawnSync(process.execPath, ['--require', path.join(dir, 'preload.cjs'), path.join(dir, 'app.mjs')], { cwd: dir, encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stderr);
+  // No ExperimentalWarning or any other warning, from require() of the ES module entry or from registerHooks.
+  assert.equal(out.stderr, '');
+  const inThread = supportsSyncHooks();
+  assert.deepEqual(JSON.parse(out.stdout), { where: inThread ? 'in-thread' : 'loader-thread', value: 'hooked', workers: inThread ? 0 : 1 });
+  fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startApp, get, freePort, ROOT, FIXTURES } from './support/app.mjs';
+import { supportsSyncHooks } from 'import-in-the-middle/supports-sync-hooks.mjs';
 
 const shared = receiverPerFile();
 const { apps } = shared;
@@ -136,24 +137,42 @@ test('ESM hello world: node:https, tls and crypto load only where Node cannot te
   assert.deepEqual(loaded.filter((m) => ['https', 'tls', 'crypto'].includes(m)).sort(), expected);
 });
 
-test('ESM app with an installed ES module package: the import-in-the-middle loader is registered', async () => {
+test('ESM app with an installed ES module package: the import-in-the-middle loader, in-thread where the Node line allows', async () => {
   // A fake ES-module-only package under an instrumented name, found from the app's directory.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otelkit-esm-loader-'));
   fs.mkdirSync(path.join(dir, 'node_modules', 'openai'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'node_modules', 'openai', 'package.json'), JSON.stringify({ name: 'openai', version: '0.0.1', type: 'module', exports: './index.js' }));
   fs.writeFileSync(path.join(dir, 'node_modules', 'openai', 'index.js'), 'export const ok = true;\n');
-  // The app's other imports (express) resolve from the repository, as a hoisted install would.
-  fs.symlinkSync(path.join(ROOT, 'node_modules', 'express'), path.join(dir, 'node_modules', 'express'), 'dir');
-  fs.writeFileSync(path.join(dir, 'app.mjs'), fs.readFileSync(path.join(FIXTURES, 'express-app.mjs'), 'utf8').replace("import pino from 'pino';", "import { ok } from 'openai';\nconst pino = () => ({ info() {} });\nif (!ok) throw new Error('openai fake not loaded');"));
-  const app = launch(path.join(dir, 'app.mjs'));
+  // The app's other imports (express, pino) resolve from the repository, as a hoisted install would.
+  for (const pkg of ['express', 'pino']) fs.symlinkSync(path.join(ROOT, 'node_modules', pkg), path.join(dir, 'node_modules', pkg), 'dir');
+  // The process report lists the loader thread module.register starts (an internal worker);
+  // this app starts no worker of its own.
+  const source = fs.readFileSync(path.join(FIXTURES, 'express-app.mjs'), 'utf8').replace("import pino from 'pino';", "import pino from 'pino';\nimport { ok } from 'openai';\nif (!ok) throw new Error('openai fake not loaded');")
+    + "process.stdout.write(`worker threads ${process.report.getReport().workers.length}\\n`);\n";
+  fs.writeFileSync(path.join(dir, 'app.mjs'), source);
+  const app = launch(path.join(dir, 'app.mjs'), { OTEL_LOG_LEVEL: 'debug' });
   const port = await app.port();
   assert.equal((await startLine(app)).esm_hooks, 'loader');
-  await get(port, '/orders/3');
-  const [span] = await shared.rec.waitFor(() => {
-    const s = serverSpans('GET /orders/:id');
+  const inThread = supportsSyncHooks();
+  const threads = Number((await app.waitFor(/worker threads (\d+)/))[1]);
+  const registered = app.diagLines().filter((l) => /^openai loads as an ES module/.test(l.msg)).map((l) => l.msg);
+  if (inThread) {
+    assert.deepEqual(registered, ['openai loads as an ES module: import-in-the-middle hooks registered in-thread (module.registerHooks)']);
+    assert.equal(threads, 0, 'no loader thread');
+  } else {
+    assert.deepEqual(registered, ['openai loads as an ES module: import-in-the-middle loader registered on a loader thread (module.register)']);
+    assert.equal(threads, 1, 'the loader thread');
+  }
+  const res = await get(port, '/call/3');
+  assert.deepEqual(JSON.parse(res.text), { called: 200 });
+  const [outer] = await shared.rec.waitFor(() => {
+    const s = serverSpans('GET /call/:id');
     return s.length ? s : null;
   });
-  assert.equal(span.attributes['http.route'], '/orders/:id', 'express patched through the loader');
+  assert.equal(outer.attributes['http.route'], '/call/:id', 'express patched through the loader');
+  const line = (await app.waitFor(/\{[^\n]*"calling orders"[^\n]*\}/))[0];
+  assert.equal(JSON.parse(line).trace_id, outer.traceId, 'pino (replaced export) correlated with the request');
+  assert.doesNotMatch(app.out.stderr, /^\(node:\d+\) |ExperimentalWarning/m, 'Node printed no warning (require of the ES module hooks entry, registerHooks)');
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

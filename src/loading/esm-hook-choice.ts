@@ -1,6 +1,7 @@
 // Which way an ES module application's imports reach the instrumentations (esm-hooks.ts): none
 // for a CommonJS entry or without the preload's request, else the bridge, unless an installed
-// instrumented package is ES module code (esm-packages.ts): that takes the loader, registered here.
+// instrumented package is ES module code (esm-packages.ts): that takes the import-in-the-middle
+// loader, registered here (in-thread where the Node line allows, else on a loader thread).
 import { emit, reportOnce } from '../diag';
 import { registerEsmLoader } from './esm-hooks';
 import { firstEsmPackage } from './esm-packages';
@@ -29,6 +30,10 @@ function esmHooks(selected: readonly InstrumentationSpec[], entryDir: string): E
   }
   const bridge: EsmHooks = { kind: 'bridge', fromDir: entryDir, packages };
   if (esmPackage === undefined) return bridge;
-  emit('debug', `${esmPackage} loads as an ES module: registering the import-in-the-middle loader`);
-  return registerEsmLoader(esmHookTargets(selected)) ? { kind: 'loader' } : bridge;
+  const where = registerEsmLoader(esmHookTargets(selected));
+  if (where === undefined) return bridge;
+  emit('debug', where === 'in-thread'
+    ? `${esmPackage} loads as an ES module: import-in-the-middle hooks registered in-thread (module.registerHooks)`
+    : `${esmPackage} loads as an ES module: import-in-the-middle loader registered on a loader thread (module.register)`);
+  return { kind: 'loader' };
 }

@@ -6,25 +6,67 @@
 //   loads of instrumented packages through Module.prototype.require, so the lazy trigger and
 //   require-in-the-middle patch them as they patch a require. No thread, no loader.
 // - The import-in-the-middle loader: needed only when an instrumented package loads as ES module
-//   code of its own (esm-packages.ts). It runs on a thread of its own, about 10 MiB of RSS.
+//   code of its own (esm-packages.ts). Where Node's synchronous module.registerHooks can run it
+//   (import-in-the-middle's supportsSyncHooks: 22.22.3+, 24.11.1+, 25.1+, 26+) its hooks run in
+//   the application's thread. Elsewhere (Node 20, older 22 and 24) module.register runs it on a
+//   thread of its own: about 10 MiB of RSS and a slower start.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Module class itself, whose _load we wrap
 import Module = require('node:module');
 import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { reportOnce } from '../diag';
 
-export function registerEsmLoader(include: string[]): boolean {
+/** Where the loader's hooks run: in the application's thread, or on a loader thread. */
+export type EsmLoaderThread = 'in-thread' | 'loader-thread';
+
+interface RegisterHooksEntry {
+  register(options: { include: string[] }): void;
+}
+
+/**
+ * Whether import-in-the-middle's synchronous hooks can run here. Its predicate is an ES module
+ * without imports; it is only required where module.registerHooks exists (22.15+, 23.5+), where
+ * require() of an ES module is supported and silent, so Node 20 never loads ES module code here.
+ */
+function syncHooksSupported(): boolean {
+  if (typeof (Module as { registerHooks?: unknown }).registerHooks !== 'function') return false;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the preload is synchronous: require(esm)
+    const entry = require('import-in-the-middle/supports-sync-hooks.mjs') as { supportsSyncHooks?: () => boolean };
+    return typeof entry.supportsSyncHooks === 'function' && entry.supportsSyncHooks();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Registers the import-in-the-middle loader for the modules in `include`: in-thread where
+ * supported, else on a loader thread. Returns where it runs, or undefined when it could not be
+ * registered (reported once).
+ */
+export function registerEsmLoader(include: string[]): EsmLoaderThread | undefined {
+  if (syncHooksSupported()) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the preload is synchronous: require(esm)
+      const entry = require('import-in-the-middle/register-hooks.mjs') as RegisterHooksEntry;
+      entry.register({ include: [...include] });
+      return 'in-thread';
+    } catch (err) {
+      // Not registered (its registration is the last thing it does): the loader thread still can be.
+      reportOnce('esm-register-hooks', 'registering the in-thread ESM hooks failed; the loader thread is used instead', err);
+    }
+  }
   const register = (Module as { register?: (specifier: string, parentURL: string, options?: unknown) => void }).register;
   if (typeof register !== 'function') {
     reportOnce('esm-register', `module.register is not available in Node ${process.version}; ESM imports of ES module packages are not instrumented (Node 20.6 or newer is needed)`);
-    return false;
+    return undefined;
   }
   try {
     register('import-in-the-middle/hook.mjs', pathToFileURL(__filename).href, { data: { include } });
-    return true;
+    return 'loader-thread';
   } catch (err) {
     reportOnce('esm-register', 'registering the ESM loader hook failed; ESM imports of ES module packages are not instrumented', err);
-    return false;
+    return undefined;
   }
 }
 

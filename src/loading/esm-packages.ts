@@ -2,9 +2,10 @@
 //
 // An `import` of a CommonJS package still runs it through the CommonJS loader, where the
 // require hooks see it (esm-hooks.ts bridges that load). Only a package whose `import` entry is
-// ES module code of its own needs the import-in-the-middle loader and the thread it runs on
-// (about 10 MiB of RSS). An ES module entry that only re-exports the package's CommonJS build
-// (pg and pg-pool ship one) counts as CommonJS: the build it imports is what gets patched.
+// ES module code of its own needs the import-in-the-middle loader (on Node 20 and older 22/24 a
+// thread of its own, about 10 MiB of RSS; in-thread hooks on newer lines, esm-hooks.ts). An ES
+// module entry that only re-exports the package's CommonJS build (pg and pg-pool ship one)
+// counts as CommonJS: the build it imports is what gets patched.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
