@@ -3,34 +3,52 @@
 //   orders  the orders service's read path (examples/orders-service, GET /orders/:id) on real
 //           PostgreSQL and Redis, seeded with orders (see bench/support/orders.mjs and orders.lua);
 // each under plain node, the official register (sampling 1.0), and otelkit at production sampling
-// (0.1) and at 1.0. Telemetry goes over OTLP/HTTP to the real collector when it is built
+// (0.1) and at 1.0, on every Node line: the running node and the versions pinned in
+// scripts/node-lines (bench/support/lines.mjs, as bench/startup.mjs finds them). Telemetry goes over OTLP/HTTP to the real collector when it is built
 // (collector/_build/otelcol-otelkit with bench/support/collector.yaml: batch, then discarded),
 // else to a local OTLP sink. The service is pinned to core 0; wrk, the collector (or sink) and the
-// databases to core 1. Configurations alternate every round; each run starts a fresh service,
+// databases to core 1. Configurations and lines alternate every round; each run starts a fresh service,
 // warms it up (60 s by default: otelkit at 0.1 reaches its steady state only after about a minute,
 // README), measures, and samples RSS every 200 ms through the measured window
-// (its median is the run's RSS). Prints one table per workload: medians of the rounds and ratios
-// to plain node, and the service's CPU time per request (user + system, all threads), which time
+// (its median is the run's RSS). Prints one table per workload, the lines side by side: medians of the rounds and ratios
+// to plain node of the same line, and the service's CPU time per request (user + system, all threads), which time
 // taken by other load on the machine does not distort as it does throughput, and the share of the
 // service's core the hypervisor took during the windows (steal). A window with steal above 5% is
 // measured again on the same process (3 windows at most, the least stolen kept); a warning says
 // when steal stayed high.
 //
-//   node bench/http.mjs [rounds] [seconds]
+//   node bench/http.mjs [rounds] [seconds] [--lines 20,22,24]
+//   OTELKIT_BENCH_LINES="22 24"    picks lines too (default: all; a missing binary is an error)
 //   HTTP_WORKLOADS=hello,orders    the workloads to run (default: both)
 //   HTTP_WARMUP_SECONDS=60         warm-up per run (minimum 3; 3 measures the first seconds of a process)
 //   HTTP_EXPORT=auto               auto (the collector when built, else the sink) | collector | sink
+//
+// Run time: every run is one fresh service, warm-up + measured window(s) + ~2 s of start-up, so
+// rounds x 4 configurations x lines x workloads runs. The default (3 rounds, 5 s, 60 s warm-up,
+// 3 lines, both workloads) is 72 runs, about 80 minutes (more when steal forces re-measures).
+// To shorten it: fewer rounds (1 round: ~27 min), fewer lines (--lines 24), one workload
+// (HTTP_WORKLOADS=hello), or a shorter warm-up (HTTP_WARMUP_SECONDS=20: otelkit at 0.1 is then
+// measured before its steady state, README).
 import { spawn, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startExportTarget } from './support/collector.mjs';
+import { nodeLines } from './support/lines.mjs';
 import { coreTicks, cpuSeconds, freePort, pinTree, rssMiB, spawnPinned, waitHttp } from './support/proc.mjs';
 import { median, table } from './support/stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const rounds = Number(process.argv[2] || 3);
-const seconds = Number(process.argv[3] || 5);
+const argv = process.argv.slice(2);
+let lines;
+try {
+  lines = nodeLines(argv);
+} catch (err) {
+  console.error(`bench/http.mjs: ${err.message}`);
+  process.exit(1);
+}
+const rounds = Number(argv[0] || 3);
+const seconds = Number(argv[1] || 5);
 const warmup = Math.max(3, Number(process.env.HTTP_WARMUP_SECONDS) || 60);
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
@@ -48,7 +66,7 @@ function fail(message) {
 }
 
 if (!(Number.isInteger(rounds) && rounds > 0) || !(Number.isFinite(seconds) && seconds > 0)) {
-  fail('usage: node bench/http.mjs [rounds >= 1] [seconds > 0]');
+  fail('usage: node bench/http.mjs [rounds >= 1] [seconds > 0] [--lines 20,22,24]');
 }
 for (const tool of ['wrk', 'taskset']) {
   if (spawnSync('which', [tool]).status !== 0) fail(`${tool} is missing: apt-get install -y ${tool === 'wrk' ? 'wrk' : 'util-linux'}`);
@@ -153,14 +171,14 @@ async function measure(child, wrk, window) {
   return { out, cpu, steal, rss };
 }
 
-async function runOnce(w, ctx, c, common) {
+async function runOnce(w, ctx, l, c, common) {
   const port = await freePort();
   await ctx.reset();
-  const { child, output, exited } = spawnPinned(SERVER_CPU, process.execPath, c.args, {
+  const { child, output, exited } = spawnPinned(SERVER_CPU, l.bin, c.args, {
     cwd: ROOT,
     env: { ...common, ...w.env, ...ctx.env, ...c.env, PORT: String(port) },
   });
-  const failure = (what) => new Error(`${w.title}, ${c.name}: ${what}\n--- service output (tail) ---\n${output()}`);
+  const failure = (what) => new Error(`${w.title}, ${c.name}, node ${l.version}: ${what}\n--- service output (tail) ---\n${output()}`);
   try {
     await waitHttp(`http://127.0.0.1:${port}${ctx.probe}`, { failed: () => exited() && `the service exited during start-up (${exited()})` })
       .catch((err) => { throw failure(err.message); });
@@ -185,7 +203,7 @@ async function runOnce(w, ctx, c, common) {
     if (!Number.isFinite(r.rps)) throw failure(`cannot read wrk's output:\n${out}`);
     const bad = r.cache ? r.cache.other : r.non2xx;
     if (bad > 0) throw failure(`${bad} responses were not 200: the run would measure an error path\n${out}`);
-    if (r.rps === 0) console.error(`bench/http.mjs: warning: ${w.title}, ${c.name}: no response in the measured window (a stall, or another load on core ${SERVER_CPU})`);
+    if (r.rps === 0) console.error(`bench/http.mjs: warning: ${w.title}, ${c.name}, node ${l.version}: no response in the measured window (a stall, or another load on core ${SERVER_CPU})`);
     return { ...r, rss, steal, attempts, cpuPerRequest: (cpu * 1e6) / r.requests };
   } finally {
     child.kill('SIGKILL');
@@ -193,28 +211,63 @@ async function runOnce(w, ctx, c, common) {
   }
 }
 
+const key = (l, c) => `${l.line}\0${c.name}`;
+
+/** Medians of one configuration on one line, with ratios to plain node of the same line. */
+function summary(samples, l, c) {
+  const s = samples.get(key(l, c));
+  const plain = samples.get(key(l, { name: 'plain node' }));
+  const rps = median(s.map((x) => x.rps));
+  const rss = median(s.map((x) => x.rss));
+  return {
+    rps,
+    ratio: rps / median(plain.map((x) => x.rps)),
+    p50: median(s.map((x) => x.p50)),
+    p99: median(s.map((x) => x.p99)),
+    cpu: median(s.map((x) => x.cpuPerRequest)),
+    rss,
+    extra: rss - median(plain.map((x) => x.rss)),
+    steal: median(s.map((x) => x.steal)),
+  };
+}
+
 function report(w, ctx, configs, samples, target) {
-  const base = median(samples.get('plain node').map((s) => s.rps));
-  const baseRss = median(samples.get('plain node').map((s) => s.rss));
+  // Side by side: what the goals are stated in, per line.
+  const columns = ['configuration'];
+  for (const l of lines) columns.push(`${l.line}: req/s`, `${l.line}: x plain`, `${l.line}: CPU us/req`, `${l.line}: +MiB`);
   const rows = configs.map((c) => {
-    const s = samples.get(c.name);
-    const rps = median(s.map((x) => x.rps));
-    const rss = median(s.map((x) => x.rss));
-    return {
-      configuration: c.name,
-      'req/s': rps.toFixed(0),
-      'x plain': (rps / base).toFixed(2),
-      'p50 ms': median(s.map((x) => x.p50)).toFixed(2),
-      'p99 ms': median(s.map((x) => x.p99)).toFixed(2),
-      'CPU us/req': median(s.map((x) => x.cpuPerRequest)).toFixed(1),
-      'RSS MiB': rss.toFixed(1),
-      '+MiB': (rss - baseRss).toFixed(1),
-      'steal %': median(s.map((x) => x.steal)).toFixed(0),
-    };
+    const row = { configuration: c.name };
+    for (const l of lines) {
+      const m = summary(samples, l, c);
+      row[`${l.line}: req/s`] = m.rps.toFixed(0);
+      row[`${l.line}: x plain`] = m.ratio.toFixed(2);
+      row[`${l.line}: CPU us/req`] = m.cpu.toFixed(1);
+      row[`${l.line}: +MiB`] = m.extra.toFixed(1);
+    }
+    return row;
   });
+  // Every figure, one row a line and configuration.
+  const detail = lines.flatMap((l) =>
+    configs.map((c) => {
+      const m = summary(samples, l, c);
+      return {
+        node: l.version,
+        configuration: c.name,
+        'req/s': m.rps.toFixed(0),
+        'x plain': m.ratio.toFixed(2),
+        'p50 ms': m.p50.toFixed(2),
+        'p99 ms': m.p99.toFixed(2),
+        'CPU us/req': m.cpu.toFixed(1),
+        'RSS MiB': m.rss.toFixed(1),
+        '+MiB': m.extra.toFixed(1),
+        'steal %': m.steal.toFixed(0),
+      };
+    }),
+  );
   const all = [...samples.values()].flat();
   console.log(`${w.title}: ${rounds} alternating rounds of ${seconds}s after ${warmup}s warm-up, wrk -t1 -c${CONNECTIONS} on core ${LOAD_CPU}, ` +
-    `service on core ${SERVER_CPU}, node ${process.version}; exporting to the ${target.description}`);
+    `service on core ${SERVER_CPU}; exporting to the ${target.description}`);
+  console.log(`lines: ${lines.map((l) => `${l.line} = node ${l.version}`).join(', ')}; x plain and +MiB against plain node of the same line`);
   console.log(`load: ${ctx.describe}`);
   const preload = (name) => configs.find((c) => c.name === name).args.slice(0, -1).join(' ');
   console.log(`preloads: official ${preload('official register (1.0)')}; otelkit ${preload('otelkit (0.1)')}`);
@@ -225,7 +278,9 @@ function report(w, ctx, configs, samples, target) {
   }
   const socketErrors = all.reduce((a, x) => a + x.socketErrors, 0);
   if (socketErrors) console.log(`wrk socket errors (connect/read/write/timeout), all runs: ${socketErrors}`);
-  console.log(table(rows, ['configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'CPU us/req', 'RSS MiB', '+MiB', 'steal %']));
+  console.log(table(rows, columns));
+  console.log();
+  console.log(table(detail, ['node', 'configuration', 'req/s', 'x plain', 'p50 ms', 'p99 ms', 'CPU us/req', 'RSS MiB', '+MiB', 'steal %']));
   const remeasured = all.filter((x) => x.attempts > 1).length;
   if (remeasured > 0) {
     console.log(`re-measured for steal above ${STEAL_WARN_PERCENT}%: ${remeasured} of ${all.length} runs ` +
@@ -251,9 +306,11 @@ try {
     const ctx = await w.setup();
     try {
       const configs = configsFor(w);
-      const samples = new Map(configs.map((c) => [c.name, []]));
+      const samples = new Map(lines.flatMap((l) => configs.map((c) => [key(l, c), []])));
       for (let r = 0; r < rounds; r++) {
-        for (const c of configs) samples.get(c.name).push(await runOnce(w, ctx, c, common));
+        for (const l of lines) {
+          for (const c of configs) samples.get(key(l, c)).push(await runOnce(w, ctx, l, c, common));
+        }
       }
       if (i > 0) console.log();
       report(w, ctx, configs, samples, target);

@@ -10,61 +10,26 @@
 // on lingers ~10 s at exit on every run, so its two rows run only in the first --stall-rounds
 // rounds (OTELKIT_BENCH_STALL_ROUNDS, default 1; 0 leaves them out); the table says how many.
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeLines, option } from './support/lines.mjs';
 import { startSink } from './support/sink.mjs';
 import { median, table } from './support/stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
-function option(name, envName) {
-  const i = argv.indexOf(name);
-  if (i >= 0) return argv.splice(i, 2)[1];
-  return process.env[envName];
+let lines;
+try {
+  lines = nodeLines(argv);
+} catch (err) {
+  console.error(err.message);
+  process.exit(1);
 }
-const wantedLines = option('--lines', 'OTELKIT_BENCH_LINES');
-const stallRounds = Number(option('--stall-rounds', 'OTELKIT_BENCH_STALL_ROUNDS') ?? 1);
+const stallRounds = Number(option(argv, '--stall-rounds', 'OTELKIT_BENCH_STALL_ROUNDS') ?? 1);
 const rounds = Number(argv[0] || 10);
 const rss = path.join(ROOT, 'bench/support/report-rss.cjs');
 const hello = path.join(ROOT, 'test/fixtures/hello.js');
 const helloEsm = path.join(ROOT, 'test/fixtures/hello.mjs');
-
-// The lines, as scripts/test.sh makes them: the running node first, then each pinned version
-// (node_line_bin in scripts/setup.sh: .cache/node/<version>/bin/node) of another major.
-const major = (v) => v.split('.')[0];
-let lines = [{ line: major(process.versions.node), version: process.versions.node, bin: process.execPath }];
-const pinned = fs
-  .readFileSync(path.join(ROOT, 'scripts/node-lines'), 'utf8')
-  .split('\n')
-  .map((l) => l.replace(/#.*/, '').trim())
-  .filter(Boolean);
-for (const version of pinned) {
-  if (major(version) === lines[0].line) continue;
-  lines.push({ line: major(version), version, bin: path.join(ROOT, '.cache/node', version, 'bin/node') });
-}
-if (wantedLines) {
-  const want = wantedLines.split(/[\s,]+/).filter(Boolean);
-  for (const w of want) {
-    if (!lines.some((l) => l.line === w)) {
-      console.error(`no Node line ${w} (lines: ${lines.map((l) => l.line).join(', ')})`);
-      process.exit(1);
-    }
-  }
-  lines = lines.filter((l) => want.includes(l.line));
-}
-for (const l of lines) {
-  if (l.bin === process.execPath) continue;
-  const r = fs.existsSync(l.bin) ? spawnSync(l.bin, ['--version'], { encoding: 'utf8' }) : undefined;
-  if (r?.stdout?.trim() !== `v${l.version}`) {
-    console.error(
-      `Node ${l.version} (line ${l.line}) is not installed at ${path.relative(ROOT, l.bin)}: install it with\n` +
-        `  bash -c 'source scripts/setup.sh && setup_node_lines'\n` +
-        `or leave the line out with --lines / OTELKIT_BENCH_LINES.`,
-    );
-    process.exit(1);
-  }
-}
 
 const sink = await startSink();
 const baseEnv = {

@@ -5,7 +5,9 @@
 # the logger (bare winston against otelkit's logger), and the span encoding (upstream's
 # serialiser against otelkit's).
 #
-#   HTTP_ROUNDS (3), HTTP_SECONDS (5), HTTP_WORKLOADS (hello,orders), STARTUP_ROUNDS (10)
+#   HTTP_ROUNDS (3), HTTP_SECONDS (5), HTTP_WORKLOADS (hello,orders), STARTUP_ROUNDS (10),
+#   OTELKIT_BENCH_LINES (all: the running node and scripts/node-lines, e.g. "24" for one)
+# bench/http.mjs with the defaults on 3 lines takes about 80 minutes (HTTP_ROUNDS=1: ~27 min).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=setup.sh
@@ -21,7 +23,8 @@ case ",${HTTP_WORKLOADS:-hello,orders}," in
 esac
 setup_npm
 setup_build
-# The Node lines bench/startup.mjs measures beside the running node (scripts/node-lines).
+# The Node lines bench/startup.mjs and bench/http.mjs measure beside the running node
+# (scripts/node-lines; OTELKIT_BENCH_LINES picks some).
 setup_node_lines
 # The export target of bench/http.mjs: the collector, built once (about 3.5 min on 2 cores) and
 # reused while up to date. Without it the benchmark exports to a local OTLP sink and says so.
