@@ -170,6 +170,15 @@ test('ESM app with an installed ES module package: the import-in-the-middle load
     return s.length ? s : null;
   });
   assert.equal(outer.attributes['http.route'], '/call/:id', 'express patched through the loader');
+  // express required node:http first (enabling the instrumentation); the app's named import of
+  // it must carry the patch too: one client span, parent of the inner request's server span.
+  const trace = await shared.rec.waitFor(() => {
+    const t = shared.rec.spans.filter((x) => x.traceId === outer.traceId);
+    return t.some((x) => x.kind === 3) && t.some((x) => x.name === 'GET /orders/:id') ? t : null;
+  });
+  const clients = trace.filter((x) => x.kind === 3);
+  assert.equal(clients.length, 1, 'import { get } from "node:http" makes one client span');
+  assert.equal(trace.find((x) => x.name === 'GET /orders/:id').parentSpanId, clients[0].spanId, 'and propagates the context');
   const line = (await app.waitFor(/\{[^\n]*"calling orders"[^\n]*\}/))[0];
   assert.equal(JSON.parse(line).trace_id, outer.traceId, 'pino (replaced export) correlated with the request');
   assert.doesNotMatch(app.out.stderr, /^\(node:\d+\) |ExperimentalWarning/m, 'Node printed no warning (require of the ES module hooks entry, registerHooks)');

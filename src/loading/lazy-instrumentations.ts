@@ -233,6 +233,24 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
   return now;
 }
 
+/**
+ * A built-in imported as an ES module after its instrumentation was enabled by a require (express
+ * requires http): Node's ES module namespace of a built-in is its own copy of the exports, taken
+ * when the application's imports were linked, and require-in-the-middle's patch of the exports
+ * did not reach it. The instrumentation will not patch a second time (instrumentation-http
+ * guards against it), so the namespace takes the patched functions from the exports
+ * (`default`), as Module.syncBuiltinESMExports() does for Node's own namespace.
+ */
+function syncBuiltinNamespace(namespace: unknown): void {
+  const ns = namespace as Record<string, unknown>;
+  const cjs = ns.default as Record<string, unknown> | undefined;
+  if (cjs === null || typeof cjs !== 'object') return;
+  for (const key of Object.keys(ns)) {
+    if (key !== 'default' && Object.prototype.hasOwnProperty.call(cjs, key) && cjs[key] !== ns[key]) ns[key] = cjs[key];
+  }
+  Module.syncBuiltinESMExports();
+}
+
 /** Enables the undici instrumentation on the first fetch(), before the request is created. */
 function wrapGlobalFetch(onFirstCall: () => void): void {
   const original = globalThis.fetch;
@@ -263,7 +281,13 @@ function installEsmTrigger(
   new Hook(names, { internals: false }, (exports, name, baseDir) => {
     if (!baseDir && path.isAbsolute(name)) return exports;
     const s = pending.get(name);
-    if (!s || !trigger(name)) return exports;
+    if (!s) {
+      if (baseDir === undefined && Module.isBuiltin(name) && specs.some((spec) => spec.modules.includes(name) && active.has(spec.name))) {
+        syncBuiltinNamespace(exports);
+      }
+      return exports;
+    }
+    if (!trigger(name)) return exports;
     // The instrumentation's own ESM hook was added during this dispatch and will not be
     // called for this module: call its patching for it now.
     const inst = active.get(s.name) as unknown as InstrumentationInternals | undefined;
