@@ -18,7 +18,11 @@ function urandom(length: number): Buffer | undefined {
   } catch {
     return undefined;
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    try {
+      if (fd !== undefined) fs.closeSync(fd);
+    } catch {
+      // the bytes were read or not; nothing to do about a failed close
+    }
   }
 }
 
