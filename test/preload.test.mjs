@@ -125,13 +125,18 @@ for (const [mode, how] of [
   });
 }
 
+/** The built-in modules a fixture found loaded when it ran under the preload. */
+async function loadedBuiltins(fixture) {
+  const app = launch(fixture);
+  const { code } = await app.exited;
+  assert.equal(code, 0, app.out.stderr);
+  return JSON.parse(app.out.stdout.split('\n').find((l) => l.startsWith('[')));
+}
+
 // Where Node has in-thread resolve hooks, node:https (with tls and crypto) is stubbed on its
 // first use, so a process that never uses it does not load it; without them it is stubbed at start.
 test('ESM hello world: node:https, tls and crypto load only where Node cannot tell their first use', async () => {
-  const app = launch('loaded-builtins.mjs');
-  const { code } = await app.exited;
-  assert.equal(code, 0, app.out.stderr);
-  const loaded = JSON.parse(app.out.stdout.split('\n').find((l) => l.startsWith('[')));
+  const loaded = await loadedBuiltins('loaded-builtins.mjs');
   assert.ok(loaded.includes('http'), 'node:http is stubbed at start');
   const expected = typeof (await import('node:module')).registerHooks === 'function' ? [] : ['crypto', 'https', 'tls'];
   assert.deepEqual(loaded.filter((m) => ['https', 'tls', 'crypto'].includes(m)).sort(), expected);
@@ -388,10 +393,7 @@ test('instrumentations load lazily: a hello world loads none of the module instr
 });
 
 test('a CommonJS hello world does not load node:crypto (service.instance.id is drawn without it)', async () => {
-  const app = launch('loaded-builtins.cjs');
-  const { code } = await app.exited;
-  assert.equal(code, 0, app.out.stderr);
-  const loaded = JSON.parse(app.out.stdout.split('\n').find((l) => l.startsWith('[')));
+  const loaded = await loadedBuiltins('loaded-builtins.cjs');
   assert.ok(loaded.includes('http'), 'the preload ran (its admin server loads node:http)');
   assert.ok(!loaded.includes('crypto'), `crypto loaded: ${loaded.join(' ')}`);
 });

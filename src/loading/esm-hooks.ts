@@ -159,8 +159,7 @@ interface ResolveHooks {
 export function instrumentOnFirstRequest(instrument: (id: BuiltinId) => void): () => void {
   const M = Module as unknown as ModuleInternals;
   const stubbed: BuiltinId[] = [];
-  const restores: (() => void)[] = [];
-  const restored: { exports: Record<string, unknown>; name: string; original: unknown }[] = [];
+  const stubs: { exports: Record<string, unknown>; name: string; original: unknown; replacement: unknown }[] = [];
   let enabled = false;
   // A stub forwarding to the wrapper must not be re-entered by it if the wrapper was installed
   // over a stub after all (by code other than the instrumentation's own patch).
@@ -175,7 +174,7 @@ export function instrumentOnFirstRequest(instrument: (id: BuiltinId) => void): (
     // Into the ESM namespaces, unless a module's patch is still to come (node:https resolved
     // while the instrumentation is being enabled for node:http): syncing now would put Node's
     // function where the stub forwards to the wrapper.
-    if (!restored.some((r) => r.exports[r.name] === r.original)) Module.syncBuiltinESMExports();
+    if (!stubs.some((st) => st.exports[st.name] === st.original)) Module.syncBuiltinESMExports();
   };
   /** The instrumentation is being enabled: Node's functions back in the exports, once. */
   const onEnabled = (): void => {
@@ -183,7 +182,7 @@ export function instrumentOnFirstRequest(instrument: (id: BuiltinId) => void): (
     enabled = true;
     // The ESM namespaces keep the stubs until the instrumentation's patch is synced into them;
     // meanwhile the stubs forward to the wrappers.
-    for (const restore of restores) restore();
+    for (const st of stubs) if (st.exports[st.name] === st.replacement) st.exports[st.name] = st.original;
   };
 
   const stub = (id: BuiltinId): void => {
@@ -214,11 +213,7 @@ export function instrumentOnFirstRequest(instrument: (id: BuiltinId) => void): (
       };
       Object.defineProperty(replacement, 'name', { value: (original as Fn).name });
       exports[name] = replacement;
-      restores.push(() => {
-        if (exports[name] !== replacement) return;
-        exports[name] = original;
-        restored.push({ exports, name, original });
-      });
+      stubs.push({ exports, name, original, replacement });
     }
     Module.syncBuiltinESMExports();
   };
