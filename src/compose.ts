@@ -21,17 +21,17 @@ import { rootSpanStarter } from './trace/root-span';
 import { spanLimits, tracerScope, type SpanTarget } from './trace/own-span';
 import { isReportedExportError } from './export/export-status';
 import { buildMetrics } from './metrics/meter-provider';
-import { registerRuntimeMetrics, runtimeMetricsEnabled } from './metrics/runtime-metrics';
 import { SERVER_TRACER } from './instrument/http-server';
 import { instrumentationConfigs, instrumentHttpServer, onInstrumentationEnabled } from './instrument/instrumentation-setup';
 import { HttpServerDuration } from './metrics/http-server-duration';
-import { startAdminServer } from './health/admin-server';
+import type { Server } from 'node:http';
 import { useContextManager } from './trace/context-access';
 import { installLazyInstrumentations, selectInstrumentations } from './loading/lazy-instrumentations';
 import { chooseEsmHooks } from './loading/esm-hook-choice';
 import { installShutdownHandlers } from './lifecycle/shutdown';
 import { PendingCounter, hasPendingWork } from './lifecycle/pending-work';
 import { recordCrash } from './lifecycle/crash';
+import { onFirstTurn } from './lifecycle/first-turn';
 import { flush, isRunning, setRunning, shutdown, type RunningSdk } from './lifecycle/running-sdk';
 import { createRedactor, type Redactor } from './redact/redactor';
 import { RedactingSpanProcessor } from './redact/span-processor';
@@ -112,28 +112,16 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   });
   logs.setGlobalLoggerProvider(loggerProvider);
 
-  // Admin server. It requires node:http before the lazy hooks exist, so serving /metrics does
-  // not by itself load the http (client) instrumentation at start.
-  const admin = guard('admin', 'starting the admin server', () =>
-    startAdminServer(config.admin.host, config.admin.port, {
-      metrics: prometheus?.handle,
-      livez: health.livez,
-      readyz: health.readyz,
-    }),
-  );
-
   // Logging.
   initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch) : undefined });
 
   // HTTP server.
+  let admin: Server | undefined;
   const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration, extractHeaders: extractedHeaders(config.propagators), startRoot };
   instrumentHttpServer(selected, serverOptions);
 
   // Lazy instrumentations.
   const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), onInstrumentationEnabled(config, { serverOptions, tracerProvider, ours, target }), esm);
-
-  // Runtime metrics.
-  if (runtimeMetricsEnabled(config)) guard('runtime-metrics', 'enabling Node runtime metrics', () => registerRuntimeMetrics(meterProvider));
 
   // Shutdown handlers.
   installShutdownHandlers({
@@ -144,7 +132,26 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
     hasPending: () => hasPendingWork(),
     recordCrash,
   });
-  const state: RunningSdk = { config, tracerProvider, meterProvider, loggerProvider, admin, stopped: false };
+  const state: RunningSdk = { config, tracerProvider, meterProvider, loggerProvider, stopped: false };
+
+  // Admin server and runtime metrics, on the event loop's first turn (lifecycle/first-turn.ts);
+  // both modules are loaded only then. Not if a crash or a signal stopped the SDK meanwhile.
+  onFirstTurn('admin', 'starting the admin server', () => {
+    if (state.stopped) return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startAdminServer } = require('./health/admin-server') as typeof import('./health/admin-server');
+    state.admin = admin = startAdminServer(config.admin.host, config.admin.port, {
+      metrics: prometheus?.handle,
+      livez: health.livez,
+      readyz: health.readyz,
+    });
+  });
+  onFirstTurn('runtime-metrics', 'enabling Node runtime metrics', () => {
+    if (state.stopped) return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const runtime = require('./metrics/runtime-metrics') as typeof import('./metrics/runtime-metrics');
+    if (runtime.runtimeMetricsEnabled(config)) runtime.registerRuntimeMetrics(meterProvider);
+  });
 
   // Start line.
   printStartLine(config, { instrumentations: enabledNow, esmHooks: esm.kind });

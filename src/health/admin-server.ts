@@ -1,7 +1,8 @@
 // The admin server: /metrics, /livez and /readyz on OTEL_EXPORTER_PROMETHEUS_HOST:PORT.
 // It never keeps the process alive (unref) and a taken port is one clear error, not a crash.
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import { emit } from '../diag';
+import { loadBuiltin } from '../loading/builtin-modules';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -12,7 +13,8 @@ export interface AdminRoutes {
 }
 
 export function startAdminServer(host: string, port: number, routes: AdminRoutes): http.Server {
-  const server = http.createServer((req, res) => {
+  const { createServer } = loadBuiltin<typeof http>('node:http');
+  const server = createServer((req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const p = q === -1 ? url : url.slice(0, q);

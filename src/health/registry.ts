@@ -4,7 +4,6 @@
 // A failed check's error is described by check-error.ts; framework-adapters.ts mounts the
 // handlers on the application's own server (plain http, express, fastify).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { describeError, fallbackRedact } from './check-error';
 import { fastifyPlugin, nodeHandler, sendJson, type Answer, type FastifyPlugin, type Next, type NodeHandler } from './framework-adapters';
 

@@ -11,7 +11,6 @@
 // Outgoing requests stay upstream's.
 import { executionAsyncResource } from 'node:async_hooks';
 import { IncomingMessage, ServerResponse, type IncomingHttpHeaders, type Server } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { RPCType, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
 import { activeContext, enterContext, enteredContextEndsWithCallback, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from '../trace/context-access';
