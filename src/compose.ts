@@ -23,6 +23,7 @@ import { isReportedExportError } from './export/export-status';
 import { buildMetrics } from './metrics/meter-provider';
 import { SERVER_TRACER } from './instrument/http-server';
 import { instrumentationConfigs, instrumentHttpServer, onInstrumentationEnabled } from './instrument/instrumentation-setup';
+import { registerRuntimeMetrics, runtimeMetricsEnabled } from './metrics/runtime-metrics';
 import { HttpServerDuration } from './metrics/http-server-duration';
 import type { Server } from 'node:http';
 import { useContextManager } from './trace/context-access';
@@ -123,6 +124,10 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   // Lazy instrumentations.
   const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), onInstrumentationEnabled(config, { serverOptions, tracerProvider, ours, target }), esm);
 
+  // Runtime metrics. At start, not on the first turn: the garbage collections of the
+  // application's own loading are part of what they report.
+  if (runtimeMetricsEnabled(config)) guard('runtime-metrics', 'enabling Node runtime metrics', () => registerRuntimeMetrics(meterProvider));
+
   // Shutdown handlers.
   installShutdownHandlers({
     timeoutMs: config.shutdownTimeoutMs,
@@ -134,8 +139,8 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   });
   const state: RunningSdk = { config, tracerProvider, meterProvider, loggerProvider, stopped: false };
 
-  // Admin server and runtime metrics, on the event loop's first turn (lifecycle/first-turn.ts);
-  // both modules are loaded only then. Not if a crash or a signal stopped the SDK meanwhile.
+  // Admin server, on the event loop's first turn (lifecycle/first-turn.ts); its module is loaded
+  // only then. Not if a crash or a signal stopped the SDK meanwhile.
   onFirstTurn('admin', 'starting the admin server', () => {
     if (state.stopped) return;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -145,12 +150,6 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
       livez: health.livez,
       readyz: health.readyz,
     });
-  });
-  onFirstTurn('runtime-metrics', 'enabling Node runtime metrics', () => {
-    if (state.stopped) return;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const runtime = require('./metrics/runtime-metrics') as typeof import('./metrics/runtime-metrics');
-    if (runtime.runtimeMetricsEnabled(config)) runtime.registerRuntimeMetrics(meterProvider);
   });
 
   // Start line.

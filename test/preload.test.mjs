@@ -443,6 +443,35 @@ test('admin port already in use: one clear error, the app keeps serving', async 
   }
 });
 
+test('a script done before the event loop turns never opens the admin port: no error for a taken port, nothing of listen loaded', async () => {
+  const blocker = net.createServer();
+  await new Promise((r) => blocker.listen(0, '127.0.0.1', r));
+  const taken = blocker.address().port;
+  const atExit = `data:text/javascript,process.on('exit', () => process.stdout.write('loaded ' + JSON.stringify(process.moduleLoadList) + '\\n'))`;
+  // Node 20's ES module loader closes a file handle asynchronously, so any process that uses
+  // --import or has an ES module entry turns its event loop once (plain node too); there only
+  // --require runs a script that is done before the first turn.
+  const cases = [['--require', 'hello.js']];
+  if (Number(process.versions.node.split('.')[0]) >= 22) cases.push(['--import', 'hello.js'], ['--import', 'hello.mjs']);
+  try {
+    for (const [flag, script] of cases) {
+      const what = `${flag} ${script}`;
+      const app = launch(script, { OTEL_EXPORTER_PROMETHEUS_PORT: String(taken), OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1' }, {
+        preload: [flag, 'otelkit/register', '--import', atExit],
+      });
+      const { code } = await app.exited;
+      assert.equal(code, 0, what);
+      assert.match(app.out.stdout, /hello world/);
+      assert.match(app.out.stderr, /otelkit started/, `${what}: the SDK did start`);
+      assert.doesNotMatch(app.out.stderr, /already in use|could not listen/, `${what}: the admin server was never started`);
+      const loaded = JSON.parse(/^loaded (.*)$/m.exec(app.out.stdout)[1]);
+      for (const m of ['dns', 'cluster', 'child_process', 'dgram']) assert.ok(!loaded.includes(`NativeModule ${m}`), `${what}: ${m} not loaded`);
+    }
+  } finally {
+    blocker.close();
+  }
+});
+
 test('invalid configuration warns once per variable and falls back', async () => {
   const app = launch('express-app.js', { OTEL_TRACES_SAMPLER_ARG: 'lots', OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon' });
   const port = await app.port();
