@@ -15,12 +15,14 @@ Usage:
       contradictory settings, and whether each endpoint is reachable (OTLP per signal) or
       free (the Prometheus/admin port). Exit code 0 when healthy, 1 with one line per problem.
   otelkit dev [--host <addr>] [--port <n>] [--ui-port <n>]
-              [--max-spans <n>] [--max-logs <n>] [--max-points <n>]
+              [--max-spans <n>] [--max-logs <n>] [--max-points <n>] [--max-mb <n>]
       A local telemetry viewer: receives OTLP/HTTP (protobuf and JSON) on --port
       (default ${DEV_DEFAULTS.port}) and serves its page on --ui-port (default ${DEV_DEFAULTS.uiPort}),
       both bound to ${DEV_DEFAULTS.host} unless --host says otherwise. Keeps at most
       --max-spans (${DEV_DEFAULTS.maxSpans}), --max-logs (${DEV_DEFAULTS.maxLogs}) and
-      --max-points (${DEV_DEFAULTS.maxPoints}) in memory, dropping the oldest first.
+      --max-points (${DEV_DEFAULTS.maxPoints}) in memory, and about --max-mb MiB of data
+      (${DEV_DEFAULTS.maxBytes / 1048576}: half for spans, a quarter each for logs and metric points),
+      dropping the oldest first. Answers only to localhost, an IP address or the --host name.
   otelkit --help | --version
 `;
 
@@ -54,6 +56,7 @@ async function dev(args: string[]): Promise<number> {
       'max-spans': { type: 'string' },
       'max-logs': { type: 'string' },
       'max-points': { type: 'string' },
+      'max-mb': { type: 'string' },
     },
     strict: true,
   });
@@ -64,6 +67,7 @@ async function dev(args: string[]): Promise<number> {
     maxSpans: intOption(values, 'max-spans', DEV_DEFAULTS.maxSpans, 1, 10_000_000),
     maxLogs: intOption(values, 'max-logs', DEV_DEFAULTS.maxLogs, 1, 10_000_000),
     maxPoints: intOption(values, 'max-points', DEV_DEFAULTS.maxPoints, 1, 10_000_000),
+    maxBytes: intOption(values, 'max-mb', DEV_DEFAULTS.maxBytes / 1048576, 1, 1_048_576) * 1048576,
   });
   process.stdout.write(
     `otelkit dev: receiving OTLP/HTTP on ${server.otlpUrl} (protobuf and JSON; /v1/traces, /v1/metrics, /v1/logs)\n` +

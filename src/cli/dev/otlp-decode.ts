@@ -1,12 +1,22 @@
 // Decodes OTLP export requests (protobuf or OTLP/JSON) into flat records for the dev viewer's
 // store. Both encodings give the same shapes. Anything malformed throws DecodeError with a
 // reason; nothing is stored from a request that does not decode completely.
+//
+// Memory: every string kept is at most MAX_STRING (values) or MAX_KEY (keys) long and, when cut,
+// a copy: a V8 substring shares its parent's memory, so a 4 KiB piece of a 4 MiB attribute
+// would keep all 4 MiB alive for as long as the store holds the span. Attribute maps have no
+// prototype, so a key such as `__proto__` is a key like any other. One request may decode to at
+// most MAX_DECODED estimated bytes (record-size.ts); more is a TooLargeError (HTTP 413).
 import {
-  DecodeError, bytesOf, doubleOf, eachField, fixed32Of, fixed64Of, int64Of, repeated64, sfixed64Of, stringOf, uintOf,
+  DecodeError, bytesOf, doubleOf, eachField, fixed32Of, fixed64Of, int64Of, repeated64, sfixed64Of, uintOf,
   type Field,
 } from './protobuf';
+import { EVENT_OVERHEAD, LOG_OVERHEAD, POINT_OVERHEAD, SPAN_OVERHEAD } from './record-size';
 
 export { DecodeError } from './protobuf';
+
+/** The request decodes to more than MAX_DECODED estimated bytes. */
+export class TooLargeError extends DecodeError {}
 
 export type Signal = 'traces' | 'metrics' | 'logs';
 export type AttrValue = string | number | boolean | null | AttrValue[] | { [key: string]: AttrValue };
@@ -70,11 +80,54 @@ export interface Decoded {
   metrics: MetricPoint[];
 }
 
-/** Strings longer than this are cut: one huge attribute must not defeat the store's bounds. */
+/** Strings longer than this (UTF-16 units) are cut: one huge attribute must not defeat the store's bounds. */
 export const MAX_STRING = 4096;
+/** Attribute keys longer than this are cut. */
+export const MAX_KEY = 256;
+/** The estimated bytes one request may decode to (the inflated body is at most 64 MiB). */
+export const MAX_DECODED = 64 * 1024 * 1024;
 const MAX_DEPTH = 32;
 
-const cut = (s: string): string => (s.length > MAX_STRING ? `${s.slice(0, MAX_STRING)}…[${s.length - MAX_STRING} more]` : s);
+/** Estimated bytes decoded so far in the current request: decoding is synchronous, one request at a time. */
+let decoded = 0;
+function charge(bytes: number): void {
+  decoded += bytes;
+  if (decoded > MAX_DECODED) throw new TooLargeError(`the request decodes to more than ${MAX_DECODED} bytes; send smaller batches`);
+}
+
+/** A new string with the same characters that shares no memory with `s` (see the top of this file). */
+const detached = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
+
+/**
+ * `s` if it has at most `max` UTF-16 units, else its first `max` (not splitting a surrogate pair)
+ * and a marker of how many UTF-8 bytes were left out, as a detached copy. `totalBytes`: the UTF-8
+ * length of the whole value when `s` is only its decoded beginning (protobuf).
+ */
+function cutTo(s: string, max: number, totalBytes?: number): string {
+  if (s.length <= max) {
+    charge(16 + s.length);
+    return s;
+  }
+  let end = max;
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  const kept = s.slice(0, end);
+  const left = (totalBytes ?? Buffer.byteLength(s, 'utf8')) - Buffer.byteLength(kept, 'utf8');
+  charge(16 + max * 3);
+  return detached(`${kept}…[${left} more bytes]`);
+}
+const cut = (s: string): string => cutTo(s, MAX_STRING);
+
+/** A protobuf string field, cut to `max`: only a bounded beginning of a long field is decoded. */
+function pbString(f: Field, what: string, max = MAX_STRING): string {
+  const b = bytesOf(f, what);
+  // A UTF-16 unit takes at most 3 UTF-8 bytes (a pair, 4); a bad byte becomes one unit.
+  const enough = max * 3 + 4;
+  return b.length <= enough ? cutTo(b.toString('utf8'), max) : cutTo(b.subarray(0, enough).toString('utf8'), max, b.length);
+}
+
+/** Attribute maps have no prototype: `__proto__`, `constructor` are plain keys. */
+const newAttrs = (): Attrs => Object.create(null) as Attrs;
 const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
 
 interface Resource { service: string; attrs: Attrs }
@@ -85,9 +138,10 @@ const resourceOf = (attrs: Attrs): Resource => ({ service: typeof attrs['service
 function pbAnyValue(b: Buffer, depth: number): AttrValue {
   if (depth > MAX_DEPTH) throw new DecodeError('AnyValue nested too deeply');
   let out: AttrValue = null;
+  charge(16);
   eachField(b, 'AnyValue', (f) => {
     switch (f.no) {
-      case 1: out = cut(stringOf(f, 'AnyValue.string_value')); break;
+      case 1: out = pbString(f, 'AnyValue.string_value'); break;
       case 2: out = uintOf(f, 'AnyValue.bool_value') !== 0; break;
       case 3: out = int64Of(f, 'AnyValue.int_value'); break;
       case 4: out = doubleOf(f, 'AnyValue.double_value'); break;
@@ -100,14 +154,21 @@ function pbAnyValue(b: Buffer, depth: number): AttrValue {
         break;
       }
       case 6: {
-        const kv: Attrs = {};
+        const kv = newAttrs();
         eachField(bytesOf(f, 'AnyValue.kvlist_value'), 'KeyValueList', (g) => {
           if (g.no === 1) pbKeyValue(bytesOf(g, 'KeyValueList.values'), kv, depth + 1);
         });
         out = kv;
         break;
       }
-      case 7: out = `base64:${bytesOf(f, 'AnyValue.bytes_value').toString('base64').slice(0, MAX_STRING)}`; break;
+      case 7: {
+        // Only the bytes that show are encoded (3 bytes a 4 base64 characters).
+        const raw = bytesOf(f, 'AnyValue.bytes_value');
+        const shown = (MAX_STRING / 4) * 3;
+        out = `base64:${raw.subarray(0, shown).toString('base64')}${raw.length > shown ? `…[${raw.length - shown} more bytes]` : ''}`;
+        charge(16 + out.length);
+        break;
+      }
     }
   });
   return out;
@@ -116,8 +177,9 @@ function pbAnyValue(b: Buffer, depth: number): AttrValue {
 function pbKeyValue(b: Buffer, into: Attrs, depth = 0): void {
   let key: string | undefined;
   let value: AttrValue = null;
+  charge(32);
   eachField(b, 'KeyValue', (f) => {
-    if (f.no === 1) key = stringOf(f, 'KeyValue.key');
+    if (f.no === 1) key = pbString(f, 'KeyValue.key', MAX_KEY);
     else if (f.no === 2) value = pbAnyValue(bytesOf(f, 'KeyValue.value'), depth);
   });
   if (key === undefined) throw new DecodeError('KeyValue without a key');
@@ -125,7 +187,7 @@ function pbKeyValue(b: Buffer, into: Attrs, depth = 0): void {
 }
 
 function pbResource(b: Buffer): Resource {
-  const attrs: Attrs = {};
+  const attrs = newAttrs();
   eachField(b, 'Resource', (f) => {
     if (f.no === 1) pbKeyValue(bytesOf(f, 'Resource.attributes'), attrs);
   });
@@ -135,7 +197,7 @@ function pbResource(b: Buffer): Resource {
 function pbScopeName(b: Buffer): string {
   let name = '';
   eachField(b, 'InstrumentationScope', (f) => {
-    if (f.no === 1) name = stringOf(f, 'InstrumentationScope.name');
+    if (f.no === 1) name = pbString(f, 'InstrumentationScope.name');
   });
   return name;
 }
@@ -150,7 +212,7 @@ function pbWalk(buf: Buffer, names: [string, string, string], onItem: (item: Buf
   const [resourceMsg, scopeMsg, itemName] = names;
   eachField(buf, 'ExportRequest', (top) => {
     if (top.no !== 1) return;
-    let resource: Resource = resourceOf({});
+    let resource: Resource = resourceOf(newAttrs());
     const scopes: Buffer[] = [];
     eachField(bytesOf(top, resourceMsg), resourceMsg, (f) => {
       if (f.no === 1) resource = pbResource(bytesOf(f, `${resourceMsg}.resource`));
@@ -169,8 +231,9 @@ function pbWalk(buf: Buffer, names: [string, string, string], onItem: (item: Buf
 }
 
 function pbSpan(b: Buffer, r: Resource, scope: string): SpanRecord {
+  charge(SPAN_OVERHEAD);
   const s: SpanRecord = {
-    traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, startMs: 0, endMs: 0, attributes: {}, events: [],
+    traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, startMs: 0, endMs: 0, attributes: newAttrs(), events: [],
     status: { code: 0, message: '' }, service: r.service, resource: r.attrs, scope,
   };
   eachField(b, 'Span', (f) => {
@@ -178,16 +241,17 @@ function pbSpan(b: Buffer, r: Resource, scope: string): SpanRecord {
       case 1: s.traceId = hexId(bytesOf(f, 'Span.trace_id'), 16, 'Span.trace_id'); break;
       case 2: s.spanId = hexId(bytesOf(f, 'Span.span_id'), 8, 'Span.span_id'); break;
       case 4: s.parentSpanId = hexId(bytesOf(f, 'Span.parent_span_id'), 8, 'Span.parent_span_id'); break;
-      case 5: s.name = cut(stringOf(f, 'Span.name')); break;
+      case 5: s.name = pbString(f, 'Span.name'); break;
       case 6: s.kind = uintOf(f, 'Span.kind'); break;
       case 7: s.startMs = nsToMs(fixed64Of(f, 'Span.start_time_unix_nano')); break;
       case 8: s.endMs = nsToMs(fixed64Of(f, 'Span.end_time_unix_nano')); break;
       case 9: pbKeyValue(bytesOf(f, 'Span.attributes'), s.attributes); break;
       case 11: {
-        const e = { name: '', timeMs: 0, attributes: {} as Attrs };
+        charge(EVENT_OVERHEAD);
+        const e = { name: '', timeMs: 0, attributes: newAttrs() };
         eachField(bytesOf(f, 'Span.events'), 'Span.Event', (g) => {
           if (g.no === 1) e.timeMs = nsToMs(fixed64Of(g, 'Event.time_unix_nano'));
-          else if (g.no === 2) e.name = cut(stringOf(g, 'Event.name'));
+          else if (g.no === 2) e.name = pbString(g, 'Event.name');
           else if (g.no === 3) pbKeyValue(bytesOf(g, 'Event.attributes'), e.attributes);
         });
         s.events.push(e);
@@ -195,7 +259,7 @@ function pbSpan(b: Buffer, r: Resource, scope: string): SpanRecord {
       }
       case 15:
         eachField(bytesOf(f, 'Span.status'), 'Status', (g) => {
-          if (g.no === 2) s.status.message = cut(stringOf(g, 'Status.message'));
+          if (g.no === 2) s.status.message = pbString(g, 'Status.message');
           else if (g.no === 3) s.status.code = uintOf(g, 'Status.code');
         });
         break;
@@ -206,14 +270,15 @@ function pbSpan(b: Buffer, r: Resource, scope: string): SpanRecord {
 }
 
 function pbLog(b: Buffer, r: Resource, scope: string): LogRecord {
-  const l: LogRecord = { timeMs: 0, severityNumber: 0, severityText: '', body: null, attributes: {}, traceId: '', spanId: '', service: r.service, scope };
+  charge(LOG_OVERHEAD);
+  const l: LogRecord = { timeMs: 0, severityNumber: 0, severityText: '', body: null, attributes: newAttrs(), traceId: '', spanId: '', service: r.service, scope };
   let observed = 0;
   eachField(b, 'LogRecord', (f) => {
     switch (f.no) {
       case 1: l.timeMs = nsToMs(fixed64Of(f, 'LogRecord.time_unix_nano')); break;
       case 11: observed = nsToMs(fixed64Of(f, 'LogRecord.observed_time_unix_nano')); break;
       case 2: l.severityNumber = uintOf(f, 'LogRecord.severity_number'); break;
-      case 3: l.severityText = cut(stringOf(f, 'LogRecord.severity_text')); break;
+      case 3: l.severityText = pbString(f, 'LogRecord.severity_text'); break;
       case 5: l.body = pbAnyValue(bytesOf(f, 'LogRecord.body'), 0); break;
       case 6: pbKeyValue(bytesOf(f, 'LogRecord.attributes'), l.attributes); break;
       case 8: fixed32Of(f, 'LogRecord.flags'); break;
@@ -228,7 +293,8 @@ function pbLog(b: Buffer, r: Resource, scope: string): LogRecord {
 interface MetricHead { name: string; unit: string; service: string }
 
 function pbPoint(b: Buffer, head: MetricHead, type: MetricType, temporality: number, monotonic: boolean): MetricPoint {
-  const p: MetricPoint = { ...head, type, temporality, monotonic, attributes: {}, startMs: 0, timeMs: 0 };
+  charge(POINT_OVERHEAD);
+  const p: MetricPoint = { ...head, type, temporality, monotonic, attributes: newAttrs(), startMs: 0, timeMs: 0 };
   const number = type === 'gauge' || type === 'sum';
   const attrField = number || type === 'summary' ? 7 : type === 'histogram' ? 9 : 1;
   eachField(b, 'DataPoint', (f) => {
@@ -242,8 +308,15 @@ function pbPoint(b: Buffer, head: MetricHead, type: MetricType, temporality: num
     }
     if (f.no === 4) p.count = Number(fixed64Of(f, 'DataPoint.count'));
     else if (f.no === 5) p.sum = doubleOf(f, 'DataPoint.sum');
-    else if (type === 'histogram' && f.no === 6) (p.buckets ??= []).push(...repeated64(f, 'HistogramDataPoint.bucket_counts', (x, o) => Number(x.readBigUInt64LE(o))));
-    else if (type === 'histogram' && f.no === 7) (p.bounds ??= []).push(...repeated64(f, 'HistogramDataPoint.explicit_bounds', (x, o) => x.readDoubleLE(o)));
+    else if (type === 'histogram' && (f.no === 6 || f.no === 7)) {
+      const values = f.no === 6
+        ? repeated64(f, 'HistogramDataPoint.bucket_counts', (x, o) => Number(x.readBigUInt64LE(o)))
+        : repeated64(f, 'HistogramDataPoint.explicit_bounds', (x, o) => x.readDoubleLE(o));
+      charge(values.length * 8);
+      // One at a time: a spread of a very long packed field would overflow the call stack.
+      const into = f.no === 6 ? (p.buckets ??= []) : (p.bounds ??= []);
+      for (const v of values) into.push(v);
+    }
   });
   return p;
 }
@@ -253,8 +326,8 @@ function pbMetric(b: Buffer, r: Resource, out: MetricPoint[]): void {
   const bodies: Array<{ type: MetricType; b: Buffer }> = [];
   const types: Record<number, MetricType> = { 5: 'gauge', 7: 'sum', 9: 'histogram', 10: 'exponentialHistogram', 11: 'summary' };
   eachField(b, 'Metric', (f) => {
-    if (f.no === 1) head.name = cut(stringOf(f, 'Metric.name'));
-    else if (f.no === 3) head.unit = cut(stringOf(f, 'Metric.unit'));
+    if (f.no === 1) head.name = pbString(f, 'Metric.name');
+    else if (f.no === 3) head.unit = pbString(f, 'Metric.unit');
     else if (types[f.no]) bodies.push({ type: types[f.no], b: bytesOf(f, `Metric.${types[f.no]}`) });
   });
   if (!head.name) throw new DecodeError('Metric without a name');
@@ -272,6 +345,7 @@ function pbMetric(b: Buffer, r: Resource, out: MetricPoint[]): void {
 }
 
 export function decodeProtobuf(signal: Signal, buf: Buffer): Decoded {
+  decoded = 0;
   const d: Decoded = { spans: [], logs: [], metrics: [] };
   if (signal === 'traces') pbWalk(buf, ['ResourceSpans', 'ScopeSpans', 'Span'], (b, r, s) => d.spans.push(pbSpan(b, r, s)));
   else if (signal === 'logs') pbWalk(buf, ['ResourceLogs', 'ScopeLogs', 'LogRecord'], (b, r, s) => d.logs.push(pbLog(b, r, s)));
@@ -334,7 +408,7 @@ function jNanos(v: unknown, what: string): number {
 function jEnum(v: unknown, names: Record<string, number>, what: string): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isInteger(v)) return v;
-  if (typeof v === 'string' && names[v] !== undefined) return names[v];
+  if (typeof v === 'string' && Object.hasOwn(names, v)) return names[v];
   throw new DecodeError(`${what} is not a valid enum value: ${JSON.stringify(v)}`);
 }
 
@@ -349,6 +423,7 @@ function jHex(v: unknown, size: number, what: string): string {
 function jAnyValue(v: unknown, depth: number): AttrValue {
   if (depth > MAX_DEPTH) throw new DecodeError('AnyValue nested too deeply');
   const o = obj(v, 'AnyValue');
+  charge(16);
   if (!o) return null;
   let x: unknown;
   if ((x = get(o, 'stringValue')) !== undefined) return jStr(x, 'stringValue');
@@ -365,11 +440,12 @@ function jAnyValue(v: unknown, depth: number): AttrValue {
 }
 
 function jAttrs(v: unknown, depth = 0): Attrs {
-  const out: Attrs = {};
+  const out = newAttrs();
   for (const kv of arr(v, 'attributes')) {
     const key = get(kv, 'key');
     if (typeof key !== 'string') throw new DecodeError('KeyValue.key must be a string');
-    out[key] = jAnyValue(get(kv, 'value'), depth);
+    charge(32);
+    out[cutTo(key, MAX_KEY)] = jAnyValue(get(kv, 'value'), depth);
   }
   return out;
 }
@@ -397,6 +473,7 @@ const STATUS_CODES = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERRO
 const TEMPORALITIES = { AGGREGATION_TEMPORALITY_UNSPECIFIED: 0, AGGREGATION_TEMPORALITY_DELTA: 1, AGGREGATION_TEMPORALITY_CUMULATIVE: 2 };
 
 function jSpan(s: unknown, r: Resource, scope: string): SpanRecord {
+  charge(SPAN_OVERHEAD);
   const status = obj(get(s, 'status'), 'status');
   return checkSpan({
     traceId: jHex(get(s, 'traceId'), 16, 'traceId'),
@@ -407,7 +484,7 @@ function jSpan(s: unknown, r: Resource, scope: string): SpanRecord {
     startMs: jNanos(get(s, 'startTimeUnixNano'), 'startTimeUnixNano'),
     endMs: jNanos(get(s, 'endTimeUnixNano'), 'endTimeUnixNano'),
     attributes: jAttrs(get(s, 'attributes')),
-    events: arr(get(s, 'events'), 'events').map((e) => ({
+    events: arr(get(s, 'events'), 'events').map((e) => (charge(EVENT_OVERHEAD), {
       name: jStr(get(e, 'name'), 'event.name'),
       timeMs: jNanos(get(e, 'timeUnixNano'), 'event.timeUnixNano'),
       attributes: jAttrs(get(e, 'attributes')),
@@ -420,6 +497,7 @@ function jSpan(s: unknown, r: Resource, scope: string): SpanRecord {
 }
 
 function jLog(l: unknown, r: Resource, scope: string): LogRecord {
+  charge(LOG_OVERHEAD);
   const time = jNanos(get(l, 'timeUnixNano'), 'timeUnixNano') || jNanos(get(l, 'observedTimeUnixNano'), 'observedTimeUnixNano');
   const sev = get(l, 'severityNumber');
   return {
@@ -453,6 +531,7 @@ function jMetric(m: unknown, r: Resource, out: MetricPoint[]): void {
     const temporality = jEnum(get(body, 'aggregationTemporality'), TEMPORALITIES, 'aggregationTemporality');
     const monotonic = get(body, 'isMonotonic') === true;
     for (const p of arr(get(body, 'dataPoints'), 'dataPoints')) {
+      charge(POINT_OVERHEAD);
       const point: MetricPoint = {
         ...head, type, temporality, monotonic,
         attributes: jAttrs(get(p, 'attributes')),
@@ -468,6 +547,7 @@ function jMetric(m: unknown, r: Resource, out: MetricPoint[]): void {
         if (type === 'histogram') {
           point.buckets = arr(get(p, 'bucketCounts'), 'bucketCounts').map((x) => jNum(x, 'bucketCounts'));
           point.bounds = arr(get(p, 'explicitBounds'), 'explicitBounds').map((x) => jNum(x, 'explicitBounds'));
+          charge((point.buckets.length + point.bounds.length) * 8);
         }
       }
       out.push(point);
@@ -482,6 +562,7 @@ export function decodeJson(signal: Signal, text: string): Decoded {
   } catch (e) {
     throw new DecodeError(`invalid JSON: ${(e as Error).message}`);
   }
+  decoded = 0;
   const d: Decoded = { spans: [], logs: [], metrics: [] };
   if (signal === 'traces') jWalk(req, ['resourceSpans', 'scopeSpans', 'spans'], (s, r, sc) => d.spans.push(jSpan(s, r, sc)));
   else if (signal === 'logs') jWalk(req, ['resourceLogs', 'scopeLogs', 'logRecords'], (l, r, sc) => d.logs.push(jLog(l, r, sc)));

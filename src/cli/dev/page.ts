@@ -116,6 +116,7 @@ function renderHeader(active) {
   });
   api('/api/stats').then(function (s) {
     document.getElementById('stats').textContent = s.traces + ' traces, ' + s.spans + ' spans, ' + s.logs + ' logs, ' + s.points + ' metric points' +
+      ', ' + ((s.bytes.spans + s.bytes.logs + s.bytes.points) / 1048576).toFixed(1) + ' of ' + Math.round(s.limits.maxBytes / 1048576) + ' MiB' +
       (s.dropped.spans + s.dropped.logs + s.dropped.points ? ' (oldest dropped: ' + (s.dropped.spans + s.dropped.logs + s.dropped.points) + ')' : '');
   }).catch(function () {});
 }

@@ -98,23 +98,41 @@ export function traceDetail(store: Store, traceId: string): TraceDetail | undefi
   const spans = store.traces.get(traceId);
   if (!spans || spans.length === 0) return undefined;
   const summary = summarize(traceId, spans);
-  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const ids = new Set(spans.map((s) => s.spanId));
   const children = new Map<string, SpanRecord[]>();
   const roots: SpanRecord[] = [];
   for (const s of spans) {
-    if (s.parentSpanId && byId.has(s.parentSpanId)) {
+    if (s.parentSpanId && s.parentSpanId !== s.spanId && ids.has(s.parentSpanId)) {
       const list = children.get(s.parentSpanId) ?? [];
       list.push(s);
       children.set(s.parentSpanId, list);
     } else roots.push(s);
   }
-  // Depth-first, children by start time: the waterfall order.
+  const byStart = (a: SpanRecord, b: SpanRecord) => a.startMs - b.startMs;
+  for (const list of children.values()) list.sort(byStart);
+  // Depth-first, children by start time: the waterfall order. Iterative (a chain of spans may be
+  // deeper than the call stack) and each span once: span ids repeat (a retried export, a buggy
+  // SDK) and parent links can form a cycle. A span the roots never reach (it is on a cycle) is
+  // shown as a root of its own.
   const ordered: TraceDetail['spans'] = [];
-  const visit = (s: SpanRecord, depth: number) => {
-    ordered.push({ ...s, depth, offsetMs: s.startMs - summary.startMs, durationMs: s.endMs - s.startMs, error: spanIsError(s) });
-    for (const c of (children.get(s.spanId) ?? []).sort((a, b) => a.startMs - b.startMs)) visit(c, depth + 1);
+  const seen = new Set<SpanRecord>();
+  const expandedIds = new Set<string>();
+  const walk = (root: SpanRecord) => {
+    const stack: Array<[SpanRecord, number]> = [[root, 0]];
+    while (stack.length > 0) {
+      const [s, depth] = stack.pop() as [SpanRecord, number];
+      if (seen.has(s)) continue;
+      seen.add(s);
+      ordered.push({ ...s, depth, offsetMs: s.startMs - summary.startMs, durationMs: s.endMs - s.startMs, error: spanIsError(s) });
+      // Duplicates of an id share one list of children: it goes under the first of them.
+      if (expandedIds.has(s.spanId)) continue;
+      expandedIds.add(s.spanId);
+      const kids = children.get(s.spanId) ?? [];
+      for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], depth + 1]);
+    }
   };
-  for (const r of roots.sort((a, b) => a.startMs - b.startMs)) visit(r, 0);
+  for (const r of roots.sort(byStart)) walk(r);
+  for (const s of [...spans].sort(byStart)) if (!seen.has(s)) walk(s);
   const logs = [...store.logs.oldest()].filter((l) => l.traceId === traceId).sort((a, b) => a.timeMs - b.timeMs);
   return { ...summary, spans: ordered, logs };
 }
@@ -219,9 +237,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Request rate, error ratio and latency percentiles per route, from the server spans in the store. */
-export function routeStats(store: Store, opts: { service?: string; windowMs?: number; stepMs?: number; now?: number }): { from: number; to: number; stepMs: number; routes: RouteStats[] } {
-  const stepMs = opts.stepMs ?? 10_000;
-  const windowMs = opts.windowMs ?? 15 * 60_000;
+/** At most this many steps in a window; the API refuses more, the query clamps (a 1 s step over days would be millions of buckets). */
+export const MAX_STEPS = 1000;
+
+export function routeStats(store: Store, opts: { service?: string; windowMs?: number; stepMs?: number; now?: number; limit?: number }): { from: number; to: number; stepMs: number; totalRoutes: number; routes: RouteStats[] } {
+  const stepMs = Math.max(1000, opts.stepMs ?? 10_000);
+  const windowMs = Math.min(opts.windowMs ?? 15 * 60_000, stepMs * MAX_STEPS);
   const to = Math.ceil((opts.now ?? Date.now()) / stepMs) * stepMs;
   const spans: SpanRecord[] = [];
   let earliest = to;
@@ -234,48 +255,46 @@ export function routeStats(store: Store, opts: { service?: string; windowMs?: nu
   // The window starts with the data (a step before it), not up to windowMs of empty buckets.
   const from = Math.max(to - windowMs, Math.floor(earliest / stepMs) * stepMs - stepMs);
   const nBuckets = Math.max(1, Math.ceil((to - from) / stepMs));
-  const groups = new Map<string, { service: string; route: string; durations: number[][]; errors: number[] }>();
+  // Buckets only where there are spans: the routes are many or the steps are, seldom both.
+  const groups = new Map<string, { service: string; route: string; total: number; errors: number; buckets: Map<number, { durations: number[]; errors: number }> }>();
   for (const s of spans) {
     const method = str(s.attributes['http.request.method'] ?? s.attributes['http.method']);
     const route = str(s.attributes['http.route']) ? `${method ? `${method} ` : ''}${str(s.attributes['http.route'])}` : s.name;
     const key = `${s.service}\u0000${route}`;
     let g = groups.get(key);
-    if (!g) {
-      g = { service: s.service, route, durations: Array.from({ length: nBuckets }, () => []), errors: new Array<number>(nBuckets).fill(0) };
-      groups.set(key, g);
+    if (!g) groups.set(key, (g = { service: s.service, route, total: 0, errors: 0, buckets: new Map() }));
+    const i = Math.min(nBuckets - 1, Math.floor((s.endMs - from) / stepMs));
+    let b = g.buckets.get(i);
+    if (!b) g.buckets.set(i, (b = { durations: [], errors: 0 }));
+    b.durations.push(s.endMs - s.startMs);
+    g.total++;
+    if (spanIsError(s)) {
+      b.errors++;
+      g.errors++;
     }
-    const b = Math.min(nBuckets - 1, Math.floor((s.endMs - from) / stepMs));
-    g.durations[b].push(s.endMs - s.startMs);
-    if (spanIsError(s)) g.errors[b]++;
   }
-  const routes: RouteStats[] = [];
-  for (const g of groups.values()) {
-    const all = g.durations.flat().sort((a, b) => a - b);
-    const errors = g.errors.reduce((a, b) => a + b, 0);
-    routes.push({
-      service: g.service,
-      route: g.route,
-      total: all.length,
-      errors,
-      p50: percentile(all, 50),
-      p95: percentile(all, 95),
-      p99: percentile(all, 99),
-      series: g.durations.map((d, i) => {
-        const sorted = [...d].sort((a, b) => a - b);
-        return {
-          t: from + i * stepMs,
-          count: d.length,
-          rate: d.length / (stepMs / 1000),
-          errorRatio: d.length ? g.errors[i] / d.length : null,
-          p50: d.length ? percentile(sorted, 50) : null,
-          p95: d.length ? percentile(sorted, 95) : null,
-          p99: d.length ? percentile(sorted, 99) : null,
-        };
-      }),
-    });
-  }
-  routes.sort((a, b) => b.total - a.total || a.route.localeCompare(b.route));
-  return { from, to, stepMs, routes };
+  // The busiest routes only: the answer is routes x steps entries.
+  const top = [...groups.values()].sort((a, b) => b.total - a.total || a.route.localeCompare(b.route)).slice(0, opts.limit ?? 50);
+  const routes: RouteStats[] = top.map((g) => {
+    const all = [...g.buckets.values()].flatMap((b) => b.durations).sort((a, b) => a - b);
+    const series: RouteStats['series'] = [];
+    for (let i = 0; i < nBuckets; i++) {
+      const b = g.buckets.get(i);
+      const sorted = b ? b.durations.sort((x, y) => x - y) : [];
+      const n = sorted.length;
+      series.push({
+        t: from + i * stepMs,
+        count: n,
+        rate: n / (stepMs / 1000),
+        errorRatio: b && n ? b.errors / n : null,
+        p50: n ? percentile(sorted, 50) : null,
+        p95: n ? percentile(sorted, 95) : null,
+        p99: n ? percentile(sorted, 99) : null,
+      });
+    }
+    return { service: g.service, route: g.route, total: g.total, errors: g.errors, p50: percentile(all, 50), p95: percentile(all, 95), p99: percentile(all, 99), series };
+  });
+  return { from, to, stepMs, totalRoutes: groups.size, routes };
 }
 
 export interface MetricInfo {

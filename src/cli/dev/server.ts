@@ -1,14 +1,20 @@
 // `otelkit dev`: receives OTLP/HTTP (protobuf and JSON) and serves the viewer page and its
 // JSON API. One request handler serves both listeners: the OTLP port (4318) and the page's
 // port (16686); either answers everything, so a single --port is enough when they are equal.
+//
+// Who may talk to it (access.ts): a request must name an allowed Host (DNS rebinding), and a
+// request from a browser page (an Origin header) must come from a page on the same host. Every
+// query parameter is checked against a range; a body over MAX_BODY is read to its end and
+// answered 413.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
-import { DecodeError, decodeJson, decodeProtobuf, type Decoded, type Signal } from './otlp-decode';
+import { DecodeError, TooLargeError, decodeJson, decodeProtobuf, type Decoded, type Signal } from './otlp-decode';
 import { encodeStatus } from './protobuf';
-import { Store, type StoreLimits } from './store';
-import { listLogs, listMetrics, listServices, listTraces, metricSeries, routeStats, traceDetail } from './queries';
+import { DEFAULT_MAX_BYTES, Store, type StoreLimits } from './store';
+import { LEVELS, MAX_STEPS, listLogs, listMetrics, listServices, listTraces, metricSeries, routeStats, traceDetail } from './queries';
 import { PAGE_HTML } from './page';
+import { Access } from './access';
 
 export const DEV_DEFAULTS = {
   host: 'localhost',
@@ -17,6 +23,7 @@ export const DEV_DEFAULTS = {
   maxSpans: 50_000,
   maxLogs: 20_000,
   maxPoints: 100_000,
+  maxBytes: DEFAULT_MAX_BYTES,
 };
 
 export interface DevOptions extends StoreLimits {
@@ -36,6 +43,9 @@ export interface DevServer {
 
 const MAX_BODY = 16 * 1024 * 1024;
 const MAX_INFLATED = 64 * 1024 * 1024;
+/** Past MAX_BODY a body is read and thrown away so that the client reads the 413 (closing with
+ * unread data resets the connection); past this much more the connection is cut. */
+const MAX_DISCARD = 256 * 1024 * 1024;
 const SIGNAL_PATHS: Record<string, Signal> = { '/v1/traces': 'traces', '/v1/metrics': 'metrics', '/v1/logs': 'logs' };
 
 class HttpError extends Error {
@@ -51,20 +61,26 @@ function mediaType(contentType: string | undefined): 'protobuf' | 'json' | undef
   return undefined;
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
+function readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let cut = false;
+    const tooLarge = () => new HttpError(413, `body larger than ${MAX_BODY} bytes; send smaller batches`);
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, `body larger than ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
+      if (size <= MAX_BODY) return void chunks.push(c);
+      chunks.length = 0;
+      if (size > MAX_BODY + MAX_DISCARD && !cut) {
+        // Answer now and cut: the client may see a reset instead.
+        cut = true;
+        res.setHeader('connection', 'close');
+        reject(tooLarge());
+        req.pause();
+        res.once('finish', () => req.destroy());
       }
-      chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > MAX_BODY ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }
@@ -76,6 +92,7 @@ function inflate(body: Buffer, encoding: string | undefined): Buffer {
     if (enc === 'gzip') return zlib.gunzipSync(body, { maxOutputLength: MAX_INFLATED });
     if (enc === 'deflate') return zlib.inflateSync(body, { maxOutputLength: MAX_INFLATED });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, `the ${enc} body inflates to more than ${MAX_INFLATED} bytes; send smaller batches`);
     throw new DecodeError(`cannot decompress the ${enc} body: ${(e as Error).message}`);
   }
   throw new HttpError(415, `unsupported content-encoding ${JSON.stringify(enc)}; use gzip or none`);
@@ -87,14 +104,21 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown): voi
   res.end(body);
 }
 
-const CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'content-type, content-encoding',
-};
+/** CORS headers for an OTLP answer: only a page of an allowed origin (Access) gets any. */
+function corsHeaders(req: http.IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  if (origin === undefined) return {};
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-methods': 'POST, OPTIONS',
+    'access-control-allow-headers': 'content-type, content-encoding',
+    vary: 'origin',
+  };
+}
 
 async function ingest(store: Store, signal: Signal, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const enc = mediaType(req.headers['content-type']);
+  const CORS = corsHeaders(req);
   const fail = (status: number, reason: string) => {
     store.rejectedRequests++;
     const headers = { ...CORS, 'x-otelkit-error': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 300) };
@@ -110,10 +134,11 @@ async function ingest(store: Store, signal: Signal, req: http.IncomingMessage, r
   if (!enc) return fail(415, `unsupported content-type ${JSON.stringify(req.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`);
   let decoded: Decoded;
   try {
-    const raw = inflate(await readBody(req), req.headers['content-encoding']);
+    const raw = inflate(await readBody(req, res), req.headers['content-encoding']);
     decoded = enc === 'json' ? decodeJson(signal, raw.toString('utf8')) : decodeProtobuf(signal, raw);
   } catch (e) {
     if (e instanceof HttpError) return fail(e.status, e.message);
+    if (e instanceof TooLargeError) return fail(413, e.message);
     if (e instanceof DecodeError) return fail(400, `invalid OTLP ${signal} ${enc === 'json' ? 'JSON' : 'protobuf'} payload: ${e.message}`);
     return fail(400, `invalid OTLP ${signal} payload: ${(e as Error).message}`);
   }
@@ -127,23 +152,56 @@ async function ingest(store: Store, signal: Signal, req: http.IncomingMessage, r
   }
 }
 
-function numParam(q: URLSearchParams, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v.trim() === '') return undefined;
+/** The longest text a query parameter may hold (a service, a route, a search). */
+const MAX_PARAM = 1024;
+/** The most items one answer may be asked for (the most --max-spans allows). */
+const MAX_LIMIT = 10_000_000;
+
+/** A text parameter: absent or empty is undefined; given twice or too long is a 400. */
+function strParam(q: URLSearchParams, name: string): string | undefined {
+  const all = q.getAll(name);
+  if (all.length > 1) throw new HttpError(400, `${name} is given ${all.length} times; give it once`);
+  const v = all[0];
+  if (v === undefined || v === '') return undefined;
+  if (v.length > MAX_PARAM) throw new HttpError(400, `${name} is longer than ${MAX_PARAM} characters`);
+  return v;
+}
+
+/** A number parameter within [min, max] (a whole number when `integer`); anything else is a 400. */
+function numParam(q: URLSearchParams, name: string, min: number, max: number, integer = false): number | undefined {
+  const v = strParam(q, name);
+  if (v === undefined || v.trim() === '') return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new HttpError(400, `${name} must be a non-negative number`);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new HttpError(400, `${name} must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}, got ${JSON.stringify(v.slice(0, 40))}`);
+  }
   return n;
 }
 
+function oneOf<T extends string>(q: URLSearchParams, name: string, allowed: readonly T[]): T | undefined {
+  const v = strParam(q, name)?.toLowerCase();
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new HttpError(400, `${name} must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+function traceIdParam(q: URLSearchParams, name: string): string | undefined {
+  const v = strParam(q, name);
+  if (v !== undefined && !/^[0-9a-fA-F]{32}$/.test(v)) throw new HttpError(400, `${name} must be 32 hex digits`);
+  return v?.toLowerCase();
+}
+
+/** Durations: up to a year, in milliseconds. */
+const MAX_MS = 365 * 24 * 3600 * 1000;
+
 function api(store: Store, path: string, q: URLSearchParams, res: http.ServerResponse): void {
-  const service = q.get('service') || undefined;
+  const service = strParam(q, 'service');
   if (path === '/api/services') return sendJson(res, 200, listServices(store));
   if (path === '/api/stats') return sendJson(res, 200, { ...store.stats(), limits: store.limits });
   if (path === '/api/traces') {
-    const status = q.get('status') || undefined;
-    if (status !== undefined && status !== 'ok' && status !== 'error') throw new HttpError(400, 'status must be ok or error');
     return sendJson(res, 200, listTraces(store, {
-      service, route: q.get('route') || undefined, status, minMs: numParam(q, 'minMs'), maxMs: numParam(q, 'maxMs'), limit: numParam(q, 'limit'),
+      service, route: strParam(q, 'route'), status: oneOf(q, 'status', ['ok', 'error'] as const),
+      minMs: numParam(q, 'minMs', 0, MAX_MS), maxMs: numParam(q, 'maxMs', 0, MAX_MS), limit: numParam(q, 'limit', 1, MAX_LIMIT, true),
     }));
   }
   const m = /^\/api\/traces\/([0-9a-fA-F]{32})$/.exec(path);
@@ -153,32 +211,46 @@ function api(store: Store, path: string, q: URLSearchParams, res: http.ServerRes
   }
   if (path === '/api/logs') {
     return sendJson(res, 200, listLogs(store, {
-      level: q.get('level') || undefined, service, q: q.get('q') || undefined, traceId: q.get('traceId') || undefined, limit: numParam(q, 'limit'),
+      level: oneOf(q, 'level', Object.keys(LEVELS)), service, q: strParam(q, 'q'), traceId: traceIdParam(q, 'traceId'),
+      limit: numParam(q, 'limit', 1, MAX_LIMIT, true),
     }));
   }
   if (path === '/api/metrics' || path === '/api/metrics/names') return sendJson(res, 200, listMetrics(store, service));
   if (path === '/api/metrics/routes') {
-    const windowMin = numParam(q, 'windowMin');
-    const stepSec = numParam(q, 'stepSec');
-    return sendJson(res, 200, routeStats(store, {
-      service, windowMs: windowMin ? windowMin * 60_000 : undefined, stepMs: stepSec ? Math.max(1, stepSec) * 1000 : undefined,
-    }));
+    // A week at most, steps of 1 s to a day, at most MAX_STEPS steps in the window.
+    const windowMin = numParam(q, 'windowMin', 1, 7 * 24 * 60);
+    const stepSec = numParam(q, 'stepSec', 1, 24 * 3600);
+    const windowMs = (windowMin ?? 15) * 60_000;
+    const stepMs = (stepSec ?? 10) * 1000;
+    if (windowMs / stepMs > MAX_STEPS) throw new HttpError(400, `windowMin / stepSec gives more than ${MAX_STEPS} steps; raise stepSec`);
+    return sendJson(res, 200, routeStats(store, { service, windowMs, stepMs, limit: numParam(q, 'limit', 1, 1000, true) }));
   }
   if (path === '/api/metrics/series') {
-    const name = q.get('name');
+    const name = strParam(q, 'name');
     if (!name) throw new HttpError(400, 'name is required');
     return sendJson(res, 200, metricSeries(store, name, service));
   }
   throw new HttpError(404, `no such API: ${path}`);
 }
 
-export function createHandler(store: Store): http.RequestListener {
+export function createHandler(store: Store, access: Access): http.RequestListener {
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return sendJson(res, 400, { error: 'malformed request target' });
+    }
     const signal = SIGNAL_PATHS[url.pathname];
+    const refused = access.check(req, signal !== undefined);
+    if (refused) {
+      // A read or a request cut short: drain nothing, say why, close.
+      res.setHeader('connection', 'close');
+      return sendJson(res, 403, { error: refused });
+    }
     if (signal) {
       if (req.method === 'OPTIONS') {
-        res.writeHead(204, CORS);
+        res.writeHead(204, corsHeaders(req));
         return void res.end();
       }
       if (req.method !== 'POST') {
@@ -242,8 +314,8 @@ async function listenAll(handler: http.RequestListener, host: string, port: numb
 }
 
 export async function startDevServer(opts: DevOptions): Promise<DevServer> {
-  const store = new Store({ maxSpans: opts.maxSpans, maxLogs: opts.maxLogs, maxPoints: opts.maxPoints });
-  const handler = createHandler(store);
+  const store = new Store({ maxSpans: opts.maxSpans, maxLogs: opts.maxLogs, maxPoints: opts.maxPoints, maxBytes: opts.maxBytes });
+  const handler = createHandler(store, new Access(opts.host));
   const otlp = await listenAll(handler, opts.host, opts.port);
   let ui = otlp;
   if (opts.uiPort !== opts.port || opts.port === 0) {

@@ -1,13 +1,28 @@
-// The dev viewer's in-memory store. Bounded by counts: at most maxSpans spans, maxLogs log
-// records and maxPoints metric points; the oldest are dropped first, so memory stays bounded
-// however much arrives (strings are cut at decode time, see MAX_STRING).
+// The dev viewer's in-memory store. Each signal is bounded twice: by count (maxSpans spans,
+// maxLogs log records, maxPoints metric points) and by estimated bytes (its share of maxBytes,
+// BYTE_SHARES; estimates from record-size.ts). Whichever bound is reached first drops the oldest,
+// so memory stays bounded however much arrives and however big each item is (strings are cut and
+// detached at decode time, see otlp-decode.ts). A resource is kept once for all the spans that
+// share it, and a metric series' identity once for all its points.
+//
+// A new kind of item (a view of its own) is one more Ring with a count, a share in BYTE_SHARES
+// and a size estimate in record-size.ts.
 import type { Attrs, Decoded, LogRecord, MetricPoint, SpanRecord } from './otlp-decode';
+import { attrsBytes, logBytes, pointBytes, seriesBytes, spanBytes, stringBytes } from './record-size';
 import { Ring } from './ring';
+
+/** The default of maxBytes: 256 MiB of estimated data. */
+export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Each signal's share of maxBytes. */
+export const BYTE_SHARES = { spans: 0.5, logs: 0.25, points: 0.25 } as const;
 
 export interface StoreLimits {
   maxSpans: number;
   maxLogs: number;
   maxPoints: number;
+  /** Estimated bytes, all signals together (DEFAULT_MAX_BYTES when not given). */
+  maxBytes?: number;
 }
 
 /** One metric stream: the identity fields its points share, and the points. */
@@ -16,7 +31,11 @@ export interface Series extends Pick<MetricPoint, 'name' | 'unit' | 'type' | 'te
   points: MetricPoint[];
   /** points[0..head) are evicted; compacted now and then. */
   head: number;
+  /** Estimated bytes of the identity fields, charged while the series exists. */
+  bytes: number;
 }
+
+type Counts = { spans: number; logs: number; points: number };
 
 export interface Stats {
   spans: number;
@@ -24,9 +43,19 @@ export interface Stats {
   points: number;
   traces: number;
   series: number;
-  received: { spans: number; logs: number; points: number };
-  dropped: { spans: number; logs: number; points: number };
+  received: Counts;
+  dropped: Counts;
+  /** Estimated bytes held per signal. */
+  bytes: Counts;
   rejectedRequests: number;
+}
+
+/** A resource as kept: one copy per distinct set of attributes, counted by the spans using it. */
+interface SharedResource {
+  key: string;
+  attrs: Attrs;
+  refs: number;
+  bytes: number;
 }
 
 function stableKey(attrs: Attrs): string {
@@ -34,43 +63,82 @@ function stableKey(attrs: Attrs): string {
 }
 
 export class Store {
+  readonly limits: Required<StoreLimits>;
   readonly spans: Ring<SpanRecord>;
   readonly logs: Ring<LogRecord>;
   private readonly pointQueue: Ring<Series>;
   /** traceId -> its spans still in the store, in arrival order. */
   readonly traces = new Map<string, SpanRecord[]>();
   readonly series = new Map<string, Series>();
+  private readonly resources = new Map<string, SharedResource>();
+  private readonly resourceOf = new Map<Attrs, SharedResource>();
   private readonly received = { spans: 0, logs: 0, points: 0 };
   private readonly dropped = { spans: 0, logs: 0, points: 0 };
   rejectedRequests = 0;
 
-  constructor(readonly limits: StoreLimits) {
-    this.spans = new Ring(limits.maxSpans);
-    this.logs = new Ring(limits.maxLogs);
-    this.pointQueue = new Ring(limits.maxPoints);
+  constructor(limits: StoreLimits) {
+    this.limits = { ...limits, maxBytes: limits.maxBytes ?? DEFAULT_MAX_BYTES };
+    const bytes = (signal: keyof typeof BYTE_SHARES) => Math.floor(this.limits.maxBytes * BYTE_SHARES[signal]);
+    this.spans = new Ring(limits.maxSpans, bytes('spans'));
+    this.logs = new Ring(limits.maxLogs, bytes('logs'));
+    this.pointQueue = new Ring(limits.maxPoints, bytes('points'));
   }
 
   add(d: Decoded): void {
-    for (const s of d.spans) this.addSpan(s);
+    // The spans of one request share their resource objects: look each up once.
+    const shared = new Map<Attrs, SharedResource>();
+    for (const s of d.spans) {
+      let r = shared.get(s.resource);
+      if (!r) shared.set(s.resource, (r = this.shareResource(s.resource)));
+      this.addSpan(s, r);
+    }
     for (const l of d.logs) {
       this.received.logs++;
-      if (this.logs.push(l)) this.dropped.logs++;
+      this.logs.push(l, logBytes(l));
+      for (let it = this.logs.overflow(); !it.next().done;) this.dropped.logs++;
     }
     for (const p of d.metrics) this.addPoint(p);
   }
 
-  private addSpan(s: SpanRecord): void {
+  private shareResource(attrs: Attrs): SharedResource {
+    const key = stableKey(attrs);
+    let r = this.resources.get(key);
+    if (!r) {
+      r = { key, attrs, refs: 0, bytes: stringBytes(key) + attrsBytes(attrs) };
+      this.resources.set(key, r);
+      this.resourceOf.set(attrs, r);
+      this.spans.charge(r.bytes);
+    }
+    return r;
+  }
+
+  private addSpan(s: SpanRecord, r: SharedResource): void {
     this.received.spans++;
+    s.resource = r.attrs;
+    r.refs++;
     let list = this.traces.get(s.traceId);
     if (!list) this.traces.set(s.traceId, (list = []));
     list.push(s);
-    const evicted = this.spans.push(s);
-    if (!evicted) return;
+    this.spans.push(s, spanBytes(s));
+    for (const evicted of this.spans.overflow()) this.evictSpan(evicted);
+  }
+
+  private evictSpan(evicted: SpanRecord): void {
     this.dropped.spans++;
+    const r = this.resourceOf.get(evicted.resource);
+    if (r && --r.refs === 0) {
+      this.resources.delete(r.key);
+      this.resourceOf.delete(r.attrs);
+      this.spans.release(r.bytes);
+    }
     const spans = this.traces.get(evicted.traceId);
     if (!spans) return;
-    const i = spans.indexOf(evicted);
-    if (i >= 0) spans.splice(i, 1);
+    // The evicted span is its trace's oldest: the first in the list but for duplicates.
+    if (spans[0] === evicted) spans.shift();
+    else {
+      const i = spans.indexOf(evicted);
+      if (i >= 0) spans.splice(i, 1);
+    }
     if (spans.length === 0) this.traces.delete(evicted.traceId);
   }
 
@@ -81,19 +149,26 @@ export class Store {
     if (!s) {
       s = {
         key, name: p.name, unit: p.unit, type: p.type, temporality: p.temporality, monotonic: p.monotonic,
-        service: p.service, attributes: p.attributes, points: [], head: 0,
+        service: p.service, attributes: p.attributes, points: [], head: 0, bytes: seriesBytes(key, p),
       };
       this.series.set(key, s);
+      this.pointQueue.charge(s.bytes);
     }
     // Points of one series share the metadata kept on the series: keep only what varies.
     s.points.push({ ...p, attributes: {}, name: '', unit: '', service: '' });
-    const evicted = this.pointQueue.push(s);
-    if (!evicted) return;
+    this.pointQueue.push(s, pointBytes(p));
     // The oldest point overall is the oldest point of its series.
+    for (const evicted of this.pointQueue.overflow()) this.evictPoint(evicted);
+  }
+
+  private evictPoint(evicted: Series): void {
     this.dropped.points++;
     evicted.head++;
     if (evicted.head >= evicted.points.length) {
-      this.series.delete(evicted.key);
+      if (this.series.get(evicted.key) === evicted) {
+        this.series.delete(evicted.key);
+        this.pointQueue.release(evicted.bytes);
+      }
       evicted.points = [];
       evicted.head = 0;
     } else if (evicted.head > 256 && evicted.head * 2 > evicted.points.length) {
@@ -116,6 +191,7 @@ export class Store {
       series: this.series.size,
       received: { ...this.received },
       dropped: { ...this.dropped },
+      bytes: { spans: this.spans.bytes, logs: this.logs.bytes, points: this.pointQueue.bytes },
       rejectedRequests: this.rejectedRequests,
     };
   }
