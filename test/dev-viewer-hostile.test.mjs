@@ -431,3 +431,29 @@ test('memory is bounded by bytes: huge values and keys keep no more than their c
   assert.ok(rssGrowth < budget * 3 + 192 * MiB, `RSS grew by ${(rssGrowth / MiB).toFixed(1)} MiB with a budget of ${budget / MiB} MiB`);
   assert.ok(v.alive());
 });
+
+test('the store keeps a resource once for all its spans, counts its bytes once, and gives them back with its last span', async () => {
+  const { Store } = await import('../dist/cli/dev/store.js');
+  const { decodeJson } = await import('../dist/cli/dev/otlp-decode.js');
+  const { attrsBytes, spanBytes } = await import('../dist/cli/dev/record-size.js');
+  const store = new Store({ maxSpans: 3, maxLogs: 1, maxPoints: 1, maxBytes: 1e9 });
+  const resourceA = [{ key: 'service.name', value: { stringValue: 'a' } }, { key: 'host.name', value: { stringValue: 'h'.repeat(3000) } }];
+  const resourceB = [{ key: 'service.name', value: { stringValue: 'b' } }];
+  const req = (resource, ids) => decodeJson('traces', JSON.stringify({ resourceSpans: [{ resource: { attributes: resource }, scopeSpans: [{ spans: ids.map((i) => span(0xe0, i)) }] }] }));
+  const held = () => {
+    const spans = [...store.spans.oldest()];
+    return { spans, resources: store.stats().bytes.spans - spans.reduce((n, s) => n + spanBytes(s), 0) };
+  };
+  store.add(req(resourceA, [1, 2]));
+  store.add(req(resourceA, [3])); // another request, the same resource: the kept copy
+  const a = held();
+  assert.equal(a.spans[0].resource, a.spans[2].resource);
+  const sizeA = attrsBytes(a.spans[0].resource);
+  assert.ok(a.resources >= sizeA && a.resources < 2 * sizeA, `resource bytes ${a.resources}, one copy ${sizeA}`);
+
+  store.add(req(resourceB, [4, 5, 6])); // evicts 1-3: resource A goes with its last span
+  const b = held();
+  assert.deepEqual(b.spans.map((s) => s.service), ['b', 'b', 'b']);
+  assert.ok(b.resources > 0 && b.resources < sizeA / 4, `resource bytes ${b.resources} after A left (A alone: ${sizeA})`);
+  assert.equal(store.stats().dropped.spans, 3);
+});
