@@ -159,11 +159,21 @@ test('full batches go at once, the rest after the delay, and unsampled spans nev
   const p = processor(exporter, { maxExportBatchSize: 10, scheduledDelayMillis: 50 });
   const input = spans(11, 25, RESOURCE, SCOPES);
   const unsampled = spans(12, 5, RESOURCE, SCOPES).map((s) => ({ ...s, spanContext: () => ({ ...s.spanContext(), traceFlags: TraceFlags.NONE }) }));
+  const ended = Date.now();
   for (const s of [...input, ...unsampled]) p.onEnd(s);
-  // Two full batches are due at once (one in flight, the next queued behind it).
-  await new Promise((r) => setTimeout(r, 10));
-  assert.equal(exporter.batches.length, 2);
-  assert.deepEqual(exporter.batches.map((b) => b.count), [10, 10]);
+  // Two full batches are due at once (one in flight, the next queued behind it); the partial
+  // one only after the delay. Polled, not timed: on a loaded machine 10 ms may be 100.
+  const until = async (n) => {
+    while (exporter.batches.length < n) {
+      assert.ok(Date.now() - ended < 10_000, `${exporter.batches.length} batches, waiting for ${n}`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+  await until(2);
+  const fullAfter = Date.now() - ended;
+  assert.deepEqual(exporter.batches.map((b) => b.count).slice(0, 2), [10, 10]);
+  await until(3);
+  assert.ok(Date.now() - ended >= 50 || fullAfter < 50, 'the partial batch waits for the delay');
   await new Promise((r) => setTimeout(r, 120));
   assert.deepEqual(exporter.batches.map((b) => b.count), [10, 10, 5]);
   // Each batch holds exactly its spans, in order.

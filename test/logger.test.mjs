@@ -402,11 +402,16 @@ test('zero allocation below the level', () => {
   const log = getLogger('quiet');
   const meta = { orderId: 1, userId: 'u' };
   for (let i = 0; i < 2e5; i++) log.debug('order processed', meta);
-  const h0 = process.memoryUsage().heapUsed;
-  for (let i = 0; i < 2e6; i++) log.debug('order processed', meta);
-  const grown = process.memoryUsage().heapUsed - h0;
   // 2e6 calls that each allocated even 16 bytes would grow the heap by 32 MB (or trigger GCs
-  // that shrink it, which this bound also tolerates).
+  // that shrink it, which this bound also tolerates). The least of three runs: on a loaded
+  // machine the optimising compilers can finish during a run, and their code and feedback live
+  // on the heap too (up to 3 MB seen).
+  let grown = Infinity;
+  for (let run = 0; run < 3; run++) {
+    const h0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 2e6; i++) log.debug('order processed', meta);
+    grown = Math.min(grown, process.memoryUsage().heapUsed - h0);
+  }
   assert.ok(grown < 1_000_000, `heap grew by ${grown} bytes`);
 });
 
