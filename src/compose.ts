@@ -42,6 +42,8 @@ import { initLogging } from './logs/setup';
 import { health } from './health/instance';
 import { VERSION } from './version';
 import { shareBundledPackages } from './loading/bundled-packages';
+import { configureErrorCapture, loggedError, reportRequestError, settleRequestErrors } from './errors/capture';
+import { OWN_SCOPE_VERSION } from './redact/log-record-processor';
 
 /** Builds and starts everything; called once by start() with a config that is not disabled. */
 export function compose(config: Config, esmRequested: boolean): void {
@@ -113,16 +115,30 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   });
   logs.setGlobalLoggerProvider(loggerProvider);
 
+  // Error tracking: exception records through otelkit's logger provider, counted on its meters.
+  const errorLogger = loggerProvider.getLogger('otelkit.errors', OWN_SCOPE_VERSION);
+  guard('error-capture', 'setting up error tracking', () =>
+    configureErrorCapture({
+      redactor,
+      meter: meterProvider.getMeter('otelkit'),
+      emit: (record) => errorLogger.emit(record),
+      recordsPerMinute: config.errors.recordsPerMinute,
+      appRoot: config.errors.appRoot,
+      serviceVersion: config.serviceVersion,
+      environment: config.environment,
+    }),
+  );
+
   // Logging.
-  initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch) : undefined });
+  initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch) : undefined, onError: loggedError });
 
   // HTTP server.
   let admin: Server | undefined;
-  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration, extractHeaders: extractedHeaders(config.propagators), startRoot };
+  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration, extractHeaders: extractedHeaders(config.propagators), startRoot, settleErrors: settleRequestErrors };
   instrumentHttpServer(selected, serverOptions);
 
   // Lazy instrumentations.
-  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), onInstrumentationEnabled(config, { serverOptions, tracerProvider, ours, target }), esm);
+  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), onInstrumentationEnabled(config, { serverOptions, tracerProvider, ours, target, reportError: reportRequestError }), esm);
 
   // Runtime metrics. At start, not on the first turn: the garbage collections of the
   // application's own loading are part of what they report.

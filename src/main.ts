@@ -28,4 +28,5 @@ export const flush = api.flush;
 export const getLogger = api.getLogger;
 export const health = api.health;
 export const checks = api.checks;
+export const captureException = api.captureException;
 export type { StartOptions, StartResult, CheckFn, CheckOptions, CheckResult, ReadyReport, HealthRegistry, Config, LoggingConfig } from './api';

@@ -9,7 +9,7 @@ export function entryDir(ctx: LoadContext): string {
 }
 
 /** The application's package.json (name, version, module type), found upwards from its entry script. */
-export function findAppPackage(ctx: LoadContext): { name?: string; version?: string; type?: string } {
+export function findAppPackage(ctx: LoadContext): { name?: string; version?: string; type?: string; dir?: string } {
   let dir = entryDir(ctx);
   for (let i = 0; i < 20; i++) {
     const file = path.join(dir, 'package.json');
@@ -19,6 +19,7 @@ export function findAppPackage(ctx: LoadContext): { name?: string; version?: str
         name: typeof pkg.name === 'string' && pkg.name ? pkg.name : undefined,
         version: typeof pkg.version === 'string' && pkg.version ? pkg.version : undefined,
         type: typeof pkg.type === 'string' ? pkg.type : undefined,
+        dir,
       };
     } catch {
       // no (readable) package.json here: keep walking up

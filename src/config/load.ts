@@ -207,6 +207,10 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
     ignorePaths,
     shutdownTimeoutMs: r.int('OTELKIT_SHUTDOWN_TIMEOUT_MS', 5000, 0, 10 * 60 * 1000),
     healthTimeoutMs: r.int('OTELKIT_HEALTH_TIMEOUT_MS', 2000, 1, 10 * 60 * 1000),
+    errors: {
+      recordsPerMinute: r.int('OTELKIT_ERROR_RECORDS_PER_MINUTE', 10, 0, 1_000_000),
+      appRoot: appPkg.dir ?? entryDir(ctx),
+    },
   };
   return { config, warnings: r.warnings, settings: r.settings };
 }

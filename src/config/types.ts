@@ -94,6 +94,12 @@ export interface Config {
   ignorePaths: string[];
   shutdownTimeoutMs: number;
   healthTimeoutMs: number;
+  errors: {
+    /** Exception records exported per error group per minute; the rest are counted (OTELKIT_ERROR_RECORDS_PER_MINUTE). */
+    recordsPerMinute: number;
+    /** Stack frames under this directory (outside node_modules) are the application's own: they make an error's group. */
+    appRoot: string;
+  };
 }
 
 /** Where each effective setting came from, for `otelkit doctor`. */

@@ -12,11 +12,12 @@
 import { executionAsyncResource } from 'node:async_hooks';
 import { IncomingMessage, ServerResponse, type IncomingHttpHeaders, type Server } from 'node:http';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { RPCType, suppressTracing, type RPCMetadata } from '@opentelemetry/core';
+import { RPCType, suppressTracing } from '@opentelemetry/core';
 import { activeContext, enterContext, enteredContextEndsWithCallback, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from '../trace/context-access';
 import type { HttpServerDuration } from '../metrics/http-server-duration';
 import type { RootSpanStarter } from '../trace/root-span';
 import { OwnSpan } from '../trace/own-span';
+import type { ServerRequestMetadata } from '../errors/request-context';
 import { VERSION } from '../version';
 
 export interface ServerInstrumentationOptions {
@@ -30,6 +31,11 @@ export interface ServerInstrumentationOptions {
   extractHeaders?: readonly string[];
   /** Starts the span of a request without a parent, when the sampler allows deciding it here. */
   startRoot?: RootSpanStarter;
+  /**
+   * Called when a response ends for a request whose framework reported errors (error tracking);
+   * returns the message for the server span's error status, if any.
+   */
+  settleErrors?: (rpc: ServerRequestMetadata, status: number) => string | undefined;
 }
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
@@ -60,7 +66,7 @@ interface InstrumentedRequest extends IncomingMessage {
 /** One request/response pair being traced and timed. */
 interface Exchange {
   readonly span: Span;
-  readonly rpc: RPCMetadata;
+  readonly rpc: ServerRequestMetadata;
   readonly ctx: Context;
   readonly req: IncomingMessage;
   readonly method: string;
@@ -75,6 +81,7 @@ interface Exchange {
 /** The name of the tracer (the instrumentation scope) of server spans. */
 export const SERVER_TRACER = 'otelkit.http';
 let tracer: Tracer | undefined;
+let settleErrors: ServerInstrumentationOptions['settleErrors'];
 const getTracer = (): Tracer => (tracer ??= trace.getTracer(SERVER_TRACER, VERSION));
 
 function splitTarget(url: string | undefined): [path: string, query: string | undefined] {
@@ -147,6 +154,8 @@ function finish(ex: Exchange, res: ServerResponse, error: Error | undefined): vo
   const route = ex.rpc.route;
   const errorType = error ? error.name : status >= 500 ? String(status) : undefined;
   ex.duration.record((performance.now() - ex.start) / 1000, ex.method, ex.scheme, ex.version, status, route, errorType);
+  // Errors a framework reported during the request are recorded now that the status is known.
+  const errorMessage = ex.rpc.errors !== undefined && settleErrors !== undefined ? settleErrors(ex.rpc, status) : undefined;
 
   const span = ex.span;
   if (!span.isRecording()) return;
@@ -161,7 +170,7 @@ function finish(ex: Exchange, res: ServerResponse, error: Error | undefined): vo
     span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
   } else if (errorType) {
     span.setAttribute('error.type', errorType);
-    span.setStatus({ code: SpanStatusCode.ERROR });
+    span.setStatus(errorMessage === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message: errorMessage });
   }
   span.end();
 }
@@ -259,6 +268,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
   const duration = opts.duration;
   const extractHeaders = opts.extractHeaders;
   const startRoot = opts.startRoot;
+  settleErrors ??= opts.settleErrors;
   // Health probes and scrapes: no span, no metric, and nothing they call is traced. Their context
   // starts from the root, not from what a previous request left on the connection.
   const untraced = suppressTracing(ROOT_CONTEXT);
@@ -292,7 +302,8 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
       if (span instanceof OwnSpan) span.setOwnAttributes(attributes);
       else span.setAttributes(attributes);
     }
-    const rpc: RPCMetadata = { type: RPCType.HTTP, span };
+    // req and res for error tracking's request context; errors stays undefined unless a framework reports one.
+    const rpc: ServerRequestMetadata = { type: RPCType.HTTP, span, req, res, errors: undefined };
     // trace.setSpan and setRPCMetadata would copy the parent's value map twice.
     const ctx = new LinkedContext(new LinkedContext(parent, SPAN_KEY, span), RPC_METADATA_KEY, rpc);
     const ex: Exchange = { span, rpc, ctx, req, method, version, scheme, start, duration, done: false };

@@ -14,6 +14,7 @@ import { databaseTracerProvider } from '../trace/database-tracer';
 import type { SpanTarget } from '../trace/own-span';
 import { instrumentServer, type ServerInstrumentationOptions } from './http-server';
 import { useOwnLayerWrapper } from './patches/express-layers';
+import { captureExpressErrors } from './patches/express-errors';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
 
 /** The instrumentations whose spans are the children of sampled requests' spans, under a parent-based sampler. */
@@ -61,10 +62,12 @@ export interface EnableContext {
   ours: boolean;
   /** Where each SDK tracer's spans go, if they can be started without it (own-span.ts). */
   target: (tracer: Tracer) => SpanTarget | undefined;
+  /** Where frameworks' error paths report errors (error tracking); none: not captured. */
+  reportError?: (err: unknown, source: string) => void;
 }
 
 /** What is done to each instrumentation as the lazy loader enables it. */
-export function onInstrumentationEnabled(config: Config, { serverOptions, tracerProvider, ours, target }: EnableContext): AfterActivate {
+export function onInstrumentationEnabled(config: Config, { serverOptions, tracerProvider, ours, target, reportError }: EnableContext): AfterActivate {
   const sampler = config.traces.sampler.name;
   const dropsUnsampledChildren = sampler.startsWith('parentbased_') || sampler === 'always_off';
   return (name, instrumentation) => {
@@ -75,6 +78,7 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     // few microseconds of mostly fixed work (measured: 15% of the throughput of a fully sampled
     // hello world). Every request keeps its route, on the server span and the duration metric.
     if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
+    if (name === 'express' && reportError !== undefined) captureExpressErrors(instrumentation, (err) => reportError(err, 'express'));
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
     if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
   };

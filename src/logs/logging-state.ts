@@ -8,6 +8,10 @@ import { createRedactor, type Redactor } from '../redact/redactor';
 import type { RotatingFileSink } from './file-sink';
 import type { OtelkitLogger } from './logger';
 import type { OwnLogRecord } from './record';
+import type { Context } from '@opentelemetry/api';
+
+/** Error tracking's view of `log.error(..., err)`: attributes to add, and whether the record is the error's exception record. */
+export type LoggedErrorHook = (err: Error, ctx: Context) => { attributes: Record<string, unknown>; exception: boolean } | undefined;
 
 export type LogRedactor = Pick<Redactor, 'redactString' | 'redactValue'>;
 export type WinstonModule = typeof Winston;
@@ -24,6 +28,7 @@ interface State {
   fileLevel: number;
   bridge: boolean;
   sink: ((record: OwnLogRecord) => void) | undefined;
+  onError: LoggedErrorHook | undefined;
   /** Bumped by init/reset so per-logger caches (name part, OTel logger) refresh. */
   generation: number;
   /** winston, once getLogger has loaded it; kept across resetLogging, like the Logger class. */
@@ -44,6 +49,7 @@ export const state: State = {
   fileLevel: -1,
   bridge: false,
   sink: undefined,
+  onError: undefined,
   generation: 0,
   winston: undefined,
 };

@@ -34,6 +34,7 @@ export function ownRecordSink(resource: Resource, processor: LogRecordProcessor)
       droppedAttributesCount: 0,
       resource,
       instrumentationScope: scope,
+      eventName: r.eventName,
     };
     // The batch processor only queues what it is given; it never writes to the record.
     processor.onEmit(record as SdkLogRecord);

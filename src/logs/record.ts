@@ -22,6 +22,8 @@ export interface OwnLogRecord {
   body: string;
   attributes: LogAttributes;
   spanContext: SpanContext | undefined;
+  /** `exception` when the record is an error's exception record (error tracking). */
+  eventName?: string;
 }
 
 const RESERVED = new Set(['timestamp', 'level', 'logger', 'message', 'service.name', 'trace_id', 'span_id', 'error']);
@@ -162,6 +164,8 @@ export function record(l: OtelkitLogger, level: LogLevel, argc: number, a0: unkn
   if (l.defaultMeta) fields = mergeFields(prepareFields(l.defaultMeta as object, r), fields);
   fields = mergeFields(l._okChild, fields);
   const err: SerializedError | undefined = error === undefined ? undefined : r.redactValue(serializeError(error));
+  // Error tracking sees every log.error with an Error, exported or not (it counts them).
+  const tracked = error !== undefined && level === 'error' && state.onError !== undefined ? state.onError(error, ctx) : undefined;
 
   const parts: LineParts = {
     timeMs,
@@ -189,6 +193,8 @@ export function record(l: OtelkitLogger, level: LogLevel, argc: number, a0: unkn
       const attributes: Record<string, unknown> = { 'logger.name': l._okName };
       if (fields !== undefined) for (const k in fields) attributes[k] = fields[k];
       if (err !== undefined) exceptionAttributes(err, attributes);
+      if (tracked !== undefined) for (const k in tracked.attributes) attributes[k] = tracked.attributes[k];
+      const eventName = tracked?.exception ? 'exception' : undefined;
       if (state.sink !== undefined) {
         state.sink({
           loggerName: l._okName,
@@ -199,6 +205,7 @@ export function record(l: OtelkitLogger, level: LogLevel, argc: number, a0: unkn
           // normalised above: plain, acyclic AnyValue data, which is what LogAttributes holds
           attributes: attributes as LogAttributes,
           spanContext: traced ? sc : undefined,
+          eventName,
         });
       } else otelLogger(l).emit({
         timestamp: timeMs,
@@ -208,6 +215,7 @@ export function record(l: OtelkitLogger, level: LogLevel, argc: number, a0: unkn
         // normalised above: plain, acyclic AnyValue data, which is what LogAttributes holds
         attributes: attributes as LogAttributes,
         context: ctx,
+        eventName,
       });
     } catch (e) {
       warnOnce('bridge', 'OTLP log bridge failed; records are not exported', e);

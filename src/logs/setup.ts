@@ -6,7 +6,7 @@ import { installConsoleCapture, uninstallConsoleCapture } from './console-captur
 import { RotatingFileSink } from './file-sink';
 import { LEVEL_VALUES } from './levels';
 import { applyConfig, getLogger } from './logger';
-import { DEFAULT_CONFIG, cache, redactor, state, warnOnce, warned } from './logging-state';
+import { DEFAULT_CONFIG, cache, redactor, state, warnOnce, warned, type LoggedErrorHook } from './logging-state';
 import type { OwnLogRecord } from './record';
 import { out, resetStdoutSink } from './stdout-sink';
 
@@ -18,6 +18,8 @@ export interface LoggingDeps {
    * plain, redacted data already); without it they go through the global logs API.
    */
   sink?: (record: OwnLogRecord) => void;
+  /** Error tracking: called for each record at level error that carries an Error. */
+  onError?: LoggedErrorHook;
   /** Where stdout lines go; tests inject a stream. */
   stdout?: NodeJS.WritableStream;
 }
@@ -33,6 +35,7 @@ export function initLogging(cfg: LoggingConfig, deps: LoggingDeps): void {
   state.pretty = cfg.format === 'pretty';
   state.bridge = cfg.bridge;
   state.sink = deps.sink;
+  state.onError = deps.onError;
   state.generation++;
   if (cfg.file !== undefined) {
     const sink = new RotatingFileSink({
@@ -90,6 +93,7 @@ export function resetLogging(): void {
   state.pretty = false;
   state.bridge = false;
   state.sink = undefined;
+  state.onError = undefined;
   state.generation++;
   resetStdoutSink();
   cache.clear();

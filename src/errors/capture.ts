@@ -1,0 +1,283 @@
+// Error tracking: every captured error becomes one OpenTelemetry exception log record (event
+// name `exception`, severity ERROR, the semantic conventions' exception.* attributes, its group),
+// correlated with its request's trace whatever the sampling decided, and one count on the
+// `otelkit.exceptions` counter. Entry points: captureException() (public), framework error
+// paths (reportRequestError, held until the response shows a server error), otelkit's logger
+// (loggedError) and, through the logger, the crash path. Nothing here throws into the caller.
+import { inspect } from 'node:util';
+import * as path from 'node:path';
+import { type Attributes, type Context, type Counter, type Meter } from '@opentelemetry/api';
+import { SeverityNumber, type LogAttributes, type LogRecord } from '@opentelemetry/api-logs';
+import { reportOnce } from '../diag';
+import { activeContext } from '../trace/context-access';
+import type { Redactor } from '../redact/redactor';
+import { errorType, exceptionAttributes, serializeError } from '../logs/serialize-error';
+import { fingerprint } from './fingerprint';
+import { FloodControl, OVERFLOW_BUCKET } from './flood-control';
+import { requestAttributes, requestSpanContext, sentStatus, serverRequest, type ServerRequestMetadata } from './request-context';
+
+export const EXCEPTIONS_COUNTER = 'otelkit.exceptions';
+export const GROUP_ATTRIBUTE = 'otelkit.error.group';
+/** Records of the group left out by flood control since the group's previous record. */
+export const SUPPRESSED_ATTRIBUTE = 'otelkit.error.suppressed';
+/** Where the error was captured: express, koa, logger, api. */
+export const SOURCE_ATTRIBUTE = 'otelkit.error.source';
+export const EXCEPTION_EVENT = 'exception';
+/** Distinct groups on the counter; the rest share the `_other` series. */
+export const MAX_METRIC_GROUPS = 100;
+/** Framework errors held per request until its response ends. */
+const MAX_PENDING = 8;
+const MAX_NON_ERROR_MESSAGE = 500;
+
+export interface ErrorCaptureOptions {
+  redactor: Redactor;
+  /** Where the `otelkit.exceptions` counter is made; none: nothing counted. */
+  meter?: Meter;
+  /** Where exception records go (otelkit's logger provider); none: not exported. */
+  emit?: (record: LogRecord) => void;
+  recordsPerMinute: number;
+  appRoot: string;
+  serviceVersion?: string;
+  environment: string;
+  /** Milliseconds since the epoch; tests replace it. */
+  now?: () => number;
+}
+
+interface CaptureState {
+  opts: ErrorCaptureOptions;
+  counter: Counter | undefined;
+  flood: FloodControl;
+  metricGroups: Set<string>;
+  now: () => number;
+  /** otelkit's own directory: its frames are never the application's. */
+  ownDir: string;
+}
+
+let state: CaptureState | undefined;
+
+// The same error object reported again where it was already captured (an express error the
+// application also logs) is not a second record. Weak: errors are never kept alive by this.
+const captured = new WeakMap<object, object>();
+const OUTSIDE_REQUESTS = {};
+const groups = new WeakMap<object, string>();
+
+export function configureErrorCapture(opts: ErrorCaptureOptions): void {
+  const counter = opts.meter?.createCounter(EXCEPTIONS_COUNTER, {
+    unit: '{exception}',
+    description: 'Errors captured by otelkit (records left out by flood control included), by exception type, error group and route',
+  });
+  state = {
+    opts,
+    counter,
+    flood: new FloodControl(opts.recordsPerMinute),
+    metricGroups: new Set(),
+    now: opts.now ?? Date.now,
+    // dist/ for the bundle, dist/errors/ for the compiled module: otelkit's own code is dist/.
+    ownDir: path.basename(__dirname) === 'errors' ? path.dirname(__dirname) : __dirname,
+  };
+}
+
+/** For tests: forget the configuration (nothing is captured until the next configure). */
+export function resetErrorCapture(): void {
+  state = undefined;
+}
+
+interface Normalized {
+  error: Error | undefined;
+  type: string;
+  message: string;
+  stack: string | undefined;
+}
+
+function normalize(value: unknown): Normalized {
+  if (value instanceof Error) {
+    const message = typeof value.message === 'string' ? value.message : String(value.message);
+    return { error: value, type: errorType(value), message, stack: typeof value.stack === 'string' ? value.stack : undefined };
+  }
+  // A thrown string or object: no stack, its text is the message.
+  const text = typeof value === 'string' ? value : inspect(value, { depth: 2, breakLength: Infinity });
+  return { error: undefined, type: 'Error', message: text.slice(0, MAX_NON_ERROR_MESSAGE), stack: undefined };
+}
+
+function groupOf(s: CaptureState, n: Normalized): string {
+  if (n.error !== undefined) {
+    const known = groups.get(n.error);
+    if (known !== undefined) return known;
+  }
+  const g = fingerprint(n.type, n.stack, n.message, s.opts.appRoot, s.ownDir);
+  if (n.error !== undefined) groups.set(n.error, g);
+  return g;
+}
+
+/** True the first time this error object is seen in this request (or outside requests). */
+function firstReport(value: unknown, rpc: ServerRequestMetadata | undefined): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return true;
+  const where = rpc ?? OUTSIDE_REQUESTS;
+  if (captured.get(value) === where) return false;
+  captured.set(value, where);
+  return true;
+}
+
+function count(s: CaptureState, type: string, group: string, rpc: ServerRequestMetadata | undefined): void {
+  if (s.counter === undefined) return;
+  let g = group;
+  if (!s.metricGroups.has(g)) {
+    if (s.metricGroups.size >= MAX_METRIC_GROUPS) g = OVERFLOW_BUCKET;
+    else s.metricGroups.add(g);
+  }
+  const attrs: Attributes = { 'exception.type': type, [GROUP_ATTRIBUTE]: g };
+  if (rpc?.route) attrs['http.route'] = rpc.route;
+  s.counter.add(1, attrs);
+}
+
+/** The attributes every exception record carries besides exception.*: group, source, request, release. */
+function contextAttributes(s: CaptureState, group: string, left: number, source: string, rpc: ServerRequestMetadata | undefined, status: number | undefined, into: Record<string, unknown>): void {
+  into[GROUP_ATTRIBUTE] = group;
+  if (left > 0) into[SUPPRESSED_ATTRIBUTE] = left;
+  into[SOURCE_ATTRIBUTE] = source;
+  if (rpc !== undefined) requestAttributes(rpc, s.opts.redactor, status, into);
+  if (s.opts.serviceVersion !== undefined) into['service.version'] = s.opts.serviceVersion;
+  into['deployment.environment.name'] = s.opts.environment;
+}
+
+function onServerSpan(rpc: ServerRequestMetadata | undefined, n: Normalized): void {
+  const span = rpc?.span;
+  if (span === undefined || !span.isRecording()) return;
+  span.recordException(n.error ?? { name: n.type, message: n.message });
+}
+
+/** Counts, flood-controls and exports one error. Returns the redacted message when a record was made. */
+function capture(s: CaptureState, value: unknown, source: string, ctx: Context, rpc: ServerRequestMetadata | undefined, status: number | undefined, extra: Attributes | undefined, timeMs: number): string | undefined {
+  const n = normalize(value);
+  const group = groupOf(s, n);
+  count(s, n.type, group, rpc);
+  onServerSpan(rpc, n);
+  const left = s.flood.admit(group, timeMs);
+  if (left < 0) return undefined;
+  const r = s.opts.redactor;
+  const attributes: Record<string, unknown> = {};
+  if (extra !== undefined) {
+    const clean = r.redactAttributes(extra);
+    for (const k in clean) attributes[k] = clean[k];
+  }
+  const serialized = r.redactValue(n.error !== undefined ? serializeError(n.error) : { type: n.type, message: n.message });
+  exceptionAttributes(serialized, attributes);
+  contextAttributes(s, group, left, source, rpc, status, attributes);
+  const body = `${serialized.type}: ${serialized.message}`;
+  s.opts.emit?.({
+    eventName: EXCEPTION_EVENT,
+    timestamp: timeMs,
+    severityNumber: SeverityNumber.ERROR,
+    severityText: 'ERROR',
+    body,
+    // plain, acyclic data: serializeError's output and the request's strings
+    attributes: attributes as LogAttributes,
+    context: ctx,
+  });
+  return serialized.message;
+}
+
+function warnFailure(err: unknown): void {
+  // Error tracking must never break the application; a failure here is reported once.
+  reportOnce('error-capture', 'error capture failed; this error is not recorded', err);
+}
+
+/**
+ * Records an error the application caught (public API): one exception record with the request's
+ * context when called during a request, `attributes` added (redacted). Never throws.
+ */
+export function captureException(err: unknown, attributes?: Attributes): void {
+  const s = state;
+  if (s === undefined) return;
+  try {
+    const ctx = activeContext();
+    const rpc = serverRequest(ctx);
+    if (!firstReport(err, rpc)) return;
+    capture(s, err, 'api', ctx, rpc, rpc === undefined ? undefined : sentStatus(rpc), attributes, s.now());
+  } catch (e) {
+    warnFailure(e);
+  }
+}
+
+/**
+ * A framework's error path saw an error (express's next(err) or a throw, koa's onerror). During
+ * a request it is held until the response ends (settleRequestErrors): it is recorded when the
+ * response is a server error. Outside a request it is recorded now.
+ */
+export function reportRequestError(err: unknown, source: string): void {
+  const s = state;
+  if (s === undefined || err === undefined || err === null) return;
+  try {
+    const ctx = activeContext();
+    const rpc = serverRequest(ctx);
+    if (rpc === undefined) {
+      if (firstReport(err, undefined)) capture(s, err, source, ctx, undefined, undefined, undefined, s.now());
+      return;
+    }
+    const pending = (rpc.errors ??= []);
+    for (const p of pending) if (p.error === err) return;
+    if (pending.length < MAX_PENDING) pending.push({ error: err, source, timeMs: s.now() });
+  } catch (e) {
+    warnFailure(e);
+  }
+}
+
+/**
+ * The response of a request with framework errors ended with this status. Server errors (5xx)
+ * record each error not captured in the request yet. Returns the message for the span's status.
+ */
+export function settleRequestErrors(rpc: ServerRequestMetadata, status: number): string | undefined {
+  const pending = rpc.errors;
+  rpc.errors = undefined;
+  const s = state;
+  if (pending === undefined || s === undefined || !(status >= 500)) return undefined;
+  let message: string | undefined;
+  try {
+    const ctx = requestSpanContext(rpc);
+    for (const p of pending) {
+      if (!firstReport(p.error, rpc)) continue;
+      const m = capture(s, p.error, p.source, ctx, rpc, status, undefined, p.timeMs);
+      message ??= m;
+    }
+    if (message === undefined) message = normalize(pending[0].error).message;
+    return s.opts.redactor.redactString(message);
+  } catch (e) {
+    warnFailure(e);
+    return undefined;
+  }
+}
+
+/** What otelkit's logger adds to its record of `log.error(..., err)`. */
+export interface LoggedError {
+  attributes: Record<string, unknown>;
+  /** The record stands as the error's exception record (within the group's budget, first report). */
+  exception: boolean;
+}
+
+/**
+ * otelkit's logger logs an error at level error. The log line is the application's and is always
+ * written; it carries the error's group, and it is the error's exception record (event name
+ * `exception`, counted) unless the error was captured in this request already or its group is
+ * over its budget.
+ */
+export function loggedError(err: Error, ctx: Context): LoggedError | undefined {
+  const s = state;
+  if (s === undefined) return undefined;
+  try {
+    const rpc = serverRequest(ctx);
+    const n = normalize(err);
+    const group = groupOf(s, n);
+    if (!firstReport(err, rpc)) return { attributes: { [GROUP_ATTRIBUTE]: group }, exception: false };
+    count(s, n.type, group, rpc);
+    onServerSpan(rpc, n);
+    const left = s.flood.admit(group, s.now());
+    if (left < 0) return { attributes: { [GROUP_ATTRIBUTE]: group }, exception: false };
+    const attributes: Record<string, unknown> = {};
+    contextAttributes(s, group, left, 'logger', rpc, rpc === undefined ? undefined : sentStatus(rpc), attributes);
+    return { attributes, exception: true };
+  } catch (e) {
+    warnFailure(e);
+    return undefined;
+  }
+}
+
