@@ -138,7 +138,7 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   instrumentHttpServer(selected, serverOptions);
 
   // Lazy instrumentations.
-  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), onInstrumentationEnabled(config, { serverOptions, tracerProvider, ours, target, reportError: reportRequestError }), esm);
+  const enabledNow = installLazyInstrumentations(selected, instrumentationConfigs(config), onInstrumentationEnabled(config, { serverOptions, tracerProvider, ours, target, reportError: reportRequestError, loggedError }), esm);
 
   // Runtime metrics. At start, not on the first turn: the garbage collections of the
   // application's own loading are part of what they report.

@@ -75,7 +75,7 @@ function exceptionsSeries(text) {
 
 // The routes every app serves, and what express answers for each (checked against the app
 // without otelkit).
-const ROUTES = ['/ok', '/boom/1', '/next', '/secret', '/swallow', '/other', '/handled/fail', '/handled/client', '/nope'];
+const ROUTES = ['/ok', '/boom/1', '/next', '/secret', '/swallow', '/other', '/handled/fail', '/handled/client', '/nope', '/winston'];
 
 async function answers(port, routes) {
   const out = {};
@@ -106,7 +106,7 @@ async function scenario(t, script, { express5 = false } = {}) {
   if (express5) assert.equal(got['/async'].status, 500);
 
   const rec = shared.rec;
-  const expected = express5 ? 7 : 6; // boom, next, secret, swallow, other, handled/fail (+ async)
+  const expected = express5 ? 8 : 7; // boom, next, secret, swallow, other, handled/fail, winston (+ async)
   await rec.waitFor(() => exceptionRecords(rec).length >= expected);
   // Let anything extra arrive before counting.
   await new Promise((r) => setTimeout(r, 300));
@@ -164,6 +164,15 @@ async function scenario(t, script, { express5 = false } = {}) {
   assert.equal(handled[0].body, 'request failed');
   assert.equal(handled[0].attributes['otelkit.error.source'], 'logger');
   assert.equal(handled[0].attributes['http.route'], '/handled/fail');
+
+  // The application's winston logger: its record is the exception record, with the group.
+  const logged = byPath['/winston'];
+  assert.equal(logged.attributes['otelkit.error.source'], 'winston');
+  assert.equal(logged.attributes['exception.message'], 'order w failed');
+  assert.equal(logged.attributes['http.route'], '/winston');
+  assert.equal(logged.scope.name, '@opentelemetry/winston-transport');
+  assert.match(logged.body, /^winston failed/);
+  assert.equal(rec.logs.filter((l) => l.scope.name === '@opentelemetry/winston-transport').length, 1, 'one winston record, not two');
 
   // Counted on /metrics by type, group and route.
   const series = exceptionsSeries(await metricsText(app));

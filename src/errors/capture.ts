@@ -255,12 +255,12 @@ export interface LoggedError {
 }
 
 /**
- * otelkit's logger logs an error at level error. The log line is the application's and is always
+ * otelkit's logger (or the application's winston logger: source `winston`) logs an error at level error. The log line is the application's and is always
  * written; it carries the error's group, and it is the error's exception record (event name
  * `exception`, counted) unless the error was captured in this request already or its group is
  * over its budget.
  */
-export function loggedError(err: Error, ctx: Context): LoggedError | undefined {
+export function loggedError(err: Error, ctx: Context, source = 'logger'): LoggedError | undefined {
   const s = state;
   if (s === undefined) return undefined;
   try {
@@ -273,7 +273,7 @@ export function loggedError(err: Error, ctx: Context): LoggedError | undefined {
     const left = s.flood.admit(group, s.now());
     if (left < 0) return { attributes: { [GROUP_ATTRIBUTE]: group }, exception: false };
     const attributes: Record<string, unknown> = {};
-    contextAttributes(s, group, left, 'logger', rpc, rpc === undefined ? undefined : sentStatus(rpc), attributes);
+    contextAttributes(s, group, left, source, rpc, rpc === undefined ? undefined : sentStatus(rpc), attributes);
     return { attributes, exception: true };
   } catch (e) {
     warnFailure(e);

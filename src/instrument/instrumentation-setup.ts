@@ -15,6 +15,9 @@ import type { SpanTarget } from '../trace/own-span';
 import { instrumentServer, type ServerInstrumentationOptions } from './http-server';
 import { useOwnLayerWrapper } from './patches/express-layers';
 import { captureExpressErrors } from './patches/express-errors';
+import { trackWinstonErrors } from './patches/winston-errors';
+import type { LoggedErrorHook } from '../logs/logging-state';
+import { guard } from '../diag';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
 
 /** The instrumentations whose spans are the children of sampled requests' spans, under a parent-based sampler. */
@@ -64,10 +67,12 @@ export interface EnableContext {
   target: (tracer: Tracer) => SpanTarget | undefined;
   /** Where frameworks' error paths report errors (error tracking); none: not captured. */
   reportError?: (err: unknown, source: string) => void;
+  /** Where the application's winston loggers report `logger.error(err)` (error tracking). */
+  loggedError?: LoggedErrorHook;
 }
 
 /** What is done to each instrumentation as the lazy loader enables it. */
-export function onInstrumentationEnabled(config: Config, { serverOptions, tracerProvider, ours, target, reportError }: EnableContext): AfterActivate {
+export function onInstrumentationEnabled(config: Config, { serverOptions, tracerProvider, ours, target, reportError, loggedError }: EnableContext): AfterActivate {
   const sampler = config.traces.sampler.name;
   const dropsUnsampledChildren = sampler.startsWith('parentbased_') || sampler === 'always_off';
   return (name, instrumentation) => {
@@ -79,6 +84,7 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     // hello world). Every request keeps its route, on the server span and the duration metric.
     if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
     if (name === 'express' && reportError !== undefined) captureExpressErrors(instrumentation, (err) => reportError(err, 'express'));
+    if (name === 'winston' && loggedError !== undefined) guard('winston-errors', 'tracking errors logged with winston', () => trackWinstonErrors(loggedError));
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
     if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
   };

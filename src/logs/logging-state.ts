@@ -11,7 +11,7 @@ import type { OwnLogRecord } from './record';
 import type { Context } from '@opentelemetry/api';
 
 /** Error tracking's view of `log.error(..., err)`: attributes to add, and whether the record is the error's exception record. */
-export type LoggedErrorHook = (err: Error, ctx: Context) => { attributes: Record<string, unknown>; exception: boolean } | undefined;
+export type LoggedErrorHook = (err: Error, ctx: Context, source?: string) => { attributes: Record<string, unknown>; exception: boolean } | undefined;
 
 export type LogRedactor = Pick<Redactor, 'redactString' | 'redactValue'>;
 export type WinstonModule = typeof Winston;
