@@ -319,3 +319,25 @@ test('flood control: budget per group per minute, the left-out count on the next
   for (let i = 0; i < 100; i++) f.admit(`g${i}`, t0 + 10 * 60_000 + i);
   assert.ok(f.size <= 4);
 });
+
+test('koa: errors koa answers with a 5xx are records; 4xx and the app error listener unchanged', async () => {
+  const routes = ['/ok', '/boom', '/async', '/missing', '/errors-seen'];
+  const plain = launch('errors-koa.cjs', {}, []);
+  const plainAnswers = await answers(await plain.port(), routes);
+  await plain.stop();
+  const app = launch('errors-koa.cjs');
+  const got = await answers(await app.port(), routes);
+  assert.deepEqual(got, plainAnswers, 'koa answers exactly as without otelkit');
+  assert.equal(got['/boom'].status, 500);
+  assert.equal(got['/missing'].status, 404);
+  assert.equal(got['/errors-seen'].body, '3', "the app's error listener saw all three");
+  const rec = shared.rec;
+  await rec.waitFor(() => exceptionRecords(rec).length >= 2);
+  await new Promise((r) => setTimeout(r, 300));
+  const records = exceptionRecords(rec);
+  assert.deepEqual(records.map((r) => [r.attributes['url.path'], r.attributes['exception.type'], r.attributes['otelkit.error.source'], r.attributes['http.response.status_code']]).sort(), [
+    ['/async', 'TypeError', 'koa', 500],
+    ['/boom', 'OrderError', 'koa', 500],
+  ]);
+  for (const r of records) assert.match(r.traceId, /^[0-9a-f]{32}$/);
+});

@@ -16,6 +16,7 @@ import { instrumentServer, type ServerInstrumentationOptions } from './http-serv
 import { useOwnLayerWrapper } from './patches/express-layers';
 import { captureExpressErrors } from './patches/express-errors';
 import { trackWinstonErrors } from './patches/winston-errors';
+import { captureKoaErrors } from './patches/koa-errors';
 import type { LoggedErrorHook } from '../logs/logging-state';
 import { guard } from '../diag';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
@@ -84,6 +85,7 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     // hello world). Every request keeps its route, on the server span and the duration metric.
     if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
     if (name === 'express' && reportError !== undefined) captureExpressErrors(instrumentation, (err) => reportError(err, 'express'));
+    if (name === 'koa' && reportError !== undefined) captureKoaErrors(instrumentation, (err) => reportError(err, 'koa'));
     if (name === 'winston' && loggedError !== undefined) guard('winston-errors', 'tracking errors logged with winston', () => trackWinstonErrors(loggedError));
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
     if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
