@@ -1,0 +1,78 @@
+// Cost of one captured error (error tracking, issue 30). Run: npm run build && node bench/errors.bench.mjs
+//
+// In one process, through the real parts: captureException() into error tracking configured
+// with the default redactor, a MeterProvider's counter and a LoggerProvider whose
+// BatchLogRecordProcessor exports to a counting exporter (records reach it: the loop yields
+// every CHUNK captures). Errors are made before the timed loop; their stack is formatted on
+// first read (V8 formats lazily), which the capture pays, as it would in production.
+//   admitted     every capture is a record (budget large): the stack formatted, fingerprint,
+//                redaction, the record
+//   stack read   the same, the stack already formatted (an app or express's logger read it)
+//   flooded      the group is over its budget: fingerprint and count only
+//   same object  the same error again in the same place: one WeakMap lookup
+//   new Error()  for scale: making the error the application throws
+// The request path without errors is measured by bench/http.mjs (hello), against main.
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(ROOT, 'package.json'));
+const { configureErrorCapture, captureException } = require(path.join(ROOT, 'dist/errors/capture.js'));
+const { createRedactor } = require(path.join(ROOT, 'dist/redact/redactor.js'));
+const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
+const { MeterProvider } = require('@opentelemetry/sdk-metrics');
+
+const N = Number(process.env.BENCH_ERRORS ?? 20000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const CHUNK = 500;
+
+const exporter = { exported: 0, export(records, cb) { this.exported += records.length; cb({ code: 0 }); }, shutdown: async () => {}, forceFlush: async () => {} };
+const processor = new BatchLogRecordProcessor({ exporter, maxQueueSize: 100000, maxExportBatchSize: 512, scheduledDelayMillis: 10 });
+const logger = new LoggerProvider({ processors: [processor] }).getLogger('otelkit.errors');
+const meter = new MeterProvider().getMeter('otelkit');
+
+function configure(recordsPerMinute) {
+  configureErrorCapture({ redactor: createRedactor({ enabled: true, extraKeys: [] }), meter, emit: (r) => logger.emit(r), recordsPerMinute, appRoot: ROOT, serviceVersion: '1.0.0', environment: 'production' });
+}
+
+class OrderError extends Error {}
+function failOrder(id) {
+  return new OrderError(`order ${id} failed for user@example.com`);
+}
+function makeErrors(n) {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = failOrder(i);
+  return out;
+}
+
+async function timed(fn) {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < N; i += CHUNK) {
+    for (let j = i; j < i + CHUNK && j < N; j++) fn(j);
+    await new Promise((r) => setImmediate(r));
+  }
+  return Number(process.hrtime.bigint() - start) / 1000 / N;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = { admitted: [], 'stack read': [], flooded: [], 'same object': [], 'new Error()': [] };
+for (let round = 0; round < ROUNDS; round++) {
+  configure(1e9);
+  let errs = makeErrors(N);
+  results.admitted.push(await timed((i) => captureException(errs[i])));
+  errs = makeErrors(N);
+  for (const e of errs) void e.stack;
+  results['stack read'].push(await timed((i) => captureException(errs[i])));
+  configure(0);
+  errs = makeErrors(N);
+  results.flooded.push(await timed((i) => captureException(errs[i])));
+  const one = failOrder(1);
+  captureException(one);
+  results['same object'].push(await timed(() => captureException(one)));
+  results['new Error()'].push(await timed((i) => failOrder(i)));
+}
+await processor.forceFlush();
+process.stderr.write(`error capture, ${N} errors x ${ROUNDS} rounds, node ${process.version} (median us per error; spread min-max)\n`);
+for (const [k, v] of Object.entries(results)) process.stderr.write(`  ${k.padEnd(12)} ${median(v).toFixed(2).padStart(8)} us   (${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)})\n`);
+process.stderr.write(`  records exported: ${exporter.exported} (admitted: ${2 * N * ROUNDS})\n`);
