@@ -341,3 +341,57 @@ test('koa: errors koa answers with a 5xx are records; 4xx and the app error list
   ]);
   for (const r of records) assert.match(r.traceId, /^[0-9a-f]{32}$/);
 });
+
+test('capture in process: the left-out count on the group next record, 100 groups on the counter then _other, never throws', () => {
+  const { configureErrorCapture, captureException, resetErrorCapture } = require(path.join(ROOT, 'dist/errors/capture.js'));
+  const { createRedactor } = require(path.join(ROOT, 'dist/redact/redactor.js'));
+  const records = [];
+  const counted = [];
+  let now = 5_000_000;
+  configureErrorCapture({
+    redactor: createRedactor({ enabled: true, extraKeys: [] }),
+    meter: { createCounter: () => ({ add: (v, attrs) => counted.push(attrs) }) },
+    emit: (r) => records.push(r),
+    recordsPerMinute: 2,
+    appRoot: ROOT,
+    serviceVersion: '9.9.9',
+    environment: 'staging',
+    now: () => now,
+  });
+  try {
+    const sameSite = () => new TypeError('same site');
+    for (let i = 0; i < 5; i++) captureException(sameSite());
+    assert.equal(records.length, 2);
+    assert.equal(counted.length, 5);
+    now += 60_000;
+    captureException(sameSite());
+    assert.equal(records.length, 3);
+    assert.equal(records[2].attributes['otelkit.error.suppressed'], 3);
+    assert.equal(records[0].attributes['otelkit.error.suppressed'], undefined);
+    assert.equal(records[2].eventName, 'exception');
+    assert.equal(records[2].attributes['service.version'], '9.9.9');
+    assert.equal(records[2].attributes['deployment.environment.name'], 'staging');
+    assert.equal(records[2].attributes['http.route'], undefined, 'outside a request');
+    // The same object twice outside requests: one capture.
+    const once = new Error('once');
+    captureException(once);
+    captureException(once);
+    assert.equal(counted.length, 7);
+    // A thrown string or object: recorded, never thrown back.
+    captureException('plain string 42');
+    captureException({ weird: true });
+    captureException(undefined);
+    assert.equal(records.at(-1).attributes['exception.type'], 'Error');
+    // 100 distinct groups keep their own series; the rest share _other. Distinct messages
+    // without a stack make distinct groups.
+    counted.length = 0;
+    for (let i = 0; i < 130; i++) captureException(`kind ${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(65 + Math.floor(i / 26))}`);
+    const groupsSeen = new Set(counted.map((a) => a['otelkit.error.group']));
+    assert.ok(groupsSeen.has('_other'));
+    assert.ok(groupsSeen.size <= 101, `${groupsSeen.size} series`);
+  } finally {
+    resetErrorCapture();
+  }
+  captureException(new Error('after reset: nothing, no throw'));
+  assert.equal(records.filter((r) => r.attributes['exception.message'] === 'after reset: nothing, no throw').length, 0);
+});
