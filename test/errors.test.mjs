@@ -267,6 +267,7 @@ test('a crash is an exception record too (through the crash path), and exits as 
   const record = await rec.waitFor(() => exceptionRecords(rec)[0]);
   assert.equal(record.attributes['exception.message'], 'crashed on purpose');
   assert.match(record.attributes['otelkit.error.group'], /^[0-9a-f]{16}$/);
+  assert.equal(record.attributes['otelkit.error.source'], 'uncaughtException');
   assert.equal(record.attributes['http.route'], undefined);
 });
 

@@ -60,12 +60,27 @@ let state: CaptureState | undefined;
 const captured = new WeakMap<object, object>();
 const OUTSIDE_REQUESTS = {};
 const groups = new WeakMap<object, string>();
+// Most errors come from a few throw sites: the group of a stack's frames (its text below the
+// message line) is kept, so a repeated error costs a lookup instead of parsing its stack.
+const byFrames = new Map<string, string>();
+const MAX_CACHED_FRAMES = 2000;
+// Errors the crash path is about to log, with their origin (uncaughtException, unhandledRejection).
+const crashes = new WeakMap<object, string>();
+
+/**
+ * The crash path (lifecycle/crash.ts) says the error it logs next is a crash: its record's
+ * source is the origin, and the span already has the exception (recordCrash put it there).
+ */
+export function noteCrash(err: unknown, origin: string): void {
+  if (err !== null && typeof err === 'object') crashes.set(err, origin);
+}
 
 export function configureErrorCapture(opts: ErrorCaptureOptions): void {
   const counter = opts.meter?.createCounter(EXCEPTIONS_COUNTER, {
     unit: '{exception}',
     description: 'Errors captured by otelkit (records left out by flood control included), by exception type, error group and route',
   });
+  byFrames.clear();
   state = {
     opts,
     counter,
@@ -80,6 +95,7 @@ export function configureErrorCapture(opts: ErrorCaptureOptions): void {
 /** For tests: forget the configuration (nothing is captured until the next configure). */
 export function resetErrorCapture(): void {
   state = undefined;
+  byFrames.clear();
 }
 
 interface Normalized {
@@ -104,7 +120,17 @@ function groupOf(s: CaptureState, n: Normalized): string {
     const known = groups.get(n.error);
     if (known !== undefined) return known;
   }
-  const g = fingerprint(n.type, n.stack, n.message, s.opts.appRoot, s.ownDir);
+  const nl = n.stack === undefined ? -1 : n.stack.indexOf('\n');
+  // Without frames the message decides the group: nothing worth caching.
+  const key = n.stack === undefined || nl === -1 ? undefined : `${n.type}${n.stack.slice(nl)}`;
+  let g = key === undefined ? undefined : byFrames.get(key);
+  if (g === undefined) {
+    g = fingerprint(n.type, n.stack, n.message, s.opts.appRoot, s.ownDir);
+    if (key !== undefined) {
+      if (byFrames.size >= MAX_CACHED_FRAMES) byFrames.clear();
+      byFrames.set(key, g);
+    }
+  }
   if (n.error !== undefined) groups.set(n.error, g);
   return g;
 }
@@ -269,7 +295,9 @@ export function loggedError(err: Error, ctx: Context, source = 'logger'): Logged
     const group = groupOf(s, n);
     if (!firstReport(err, rpc)) return { attributes: { [GROUP_ATTRIBUTE]: group }, exception: false };
     count(s, n.type, group, rpc);
-    onServerSpan(rpc, n);
+    const crash = crashes.get(err);
+    if (crash !== undefined) source = crash;
+    else onServerSpan(rpc, n);
     const left = s.flood.admit(group, s.now());
     if (left < 0) return { attributes: { [GROUP_ATTRIBUTE]: group }, exception: false };
     const attributes: Record<string, unknown> = {};

@@ -3,6 +3,7 @@
 // exception (an unhandled rejection arrives as one, with its origin), then flushes.
 import { trace, type Span } from '@opentelemetry/api';
 import { getLogger } from '../logs/logger';
+import { noteCrash } from '../errors/capture';
 
 export function recordCrash(error: unknown, origin: string): void {
   const span: Span | undefined = trace.getActiveSpan();
@@ -11,5 +12,6 @@ export function recordCrash(error: unknown, origin: string): void {
     span.recordException(err);
     span.setStatus({ code: 2, message: err.message });
   }
+  noteCrash(err, origin);
   getLogger('otelkit').error(origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception', err);
 }

@@ -43,8 +43,8 @@ function wrapLayerProto(proto: Record<string, unknown> & LayerLike, report: Repo
   }
 }
 
-/** Wraps Router's handle(req, res, out): out(err) is an error leaving the router. */
-function wrapRouterProto(routerProto: RouterProto, report: Report): void {
+/** Wraps Router's handle(req, res, out): out(err) is an error leaving the router. Exported for bench/errors.bench.mjs. */
+export function wrapRouterProto(routerProto: RouterProto, report: Report): void {
   const original = routerProto.handle;
   if (typeof original !== 'function' || original[kWrapped]) return;
   let layersWrapped = false;
