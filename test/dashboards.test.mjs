@@ -481,6 +481,9 @@ test('dashboards: the panels the stack promises', () => {
   has(node, 'prometheus', /v8js_gc_duration_seconds/, 'GC');
   has(node, 'loki', /sum by \(severity_text\) \(count_over_time/, 'log volume by level');
   has(node, 'loki', /severity_text=~"\(\?i\)error/, 'recent error logs');
+  has(node, 'loki', /sum by \(exception_type, otelkit_error_group, http_route\) \(count_over_time\(\{service_name="\$service"\} \| otelkit_error_group != ""/, 'error groups from the exception records');
+  has(node, 'loki', /^\{service_name="\$service"\} \| otelkit_error_group != ""$/, 'latest exception records');
+  has(node, 'prometheus', /otelkit_exceptions_total/, 'exceptions counted on /metrics');
   assert.ok(node.some((q) => q.exemplar), 'a latency panel shows exemplars (metric -> trace)');
   const pipe = exprs('Telemetry pipeline');
   for (const sig of ['spans', 'log_records', 'metric_points']) {
