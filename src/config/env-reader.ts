@@ -167,7 +167,6 @@ export function parseKeyValueList(raw: string): Record<string, string> | undefin
 // nothing a request could be split on (CR, LF) and nothing a header cannot carry (code points
 // above U+00FF: otelkit's transport would mangle them, Node's http refuses them).
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// eslint-disable-next-line no-control-regex
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** The headers an HTTP request can carry, and the names of those it cannot. */
