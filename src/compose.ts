@@ -132,7 +132,7 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   installShutdownHandlers({
     timeoutMs: config.shutdownTimeoutMs,
     onShutdownStart: () => health.markShuttingDown(),
-    flush: () => flush(),
+    flush: (options) => flush(options),
     shutdown: () => shutdown(),
     hasPending: () => hasPendingWork(),
     recordCrash,

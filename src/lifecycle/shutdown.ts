@@ -8,8 +8,8 @@ export interface ShutdownHooks {
   timeoutMs: number;
   /** Readiness goes to 503 the moment shutdown begins. */
   onShutdownStart(): void;
-  /** Flush everything (the application goes on). */
-  flush(): Promise<void>;
+  /** Flush everything; `final`: the process is done, the application may yet go on. */
+  flush(options?: { final?: boolean }): Promise<void>;
   /** Flush and stop the SDK (the process is about to end). */
   shutdown(): Promise<void>;
   /** Whether anything was recorded since the last flush. */
@@ -92,7 +92,7 @@ export function installShutdownHandlers(hooks: ShutdownHooks): void {
     // beforeExit fires again after our async flush empties the loop: flush only new data.
     if (flushingBeforeExit || shuttingDown || !hooks.hasPending()) return;
     flushingBeforeExit = true;
-    void bounded(hooks.flush(), hooks.timeoutMs, 'flush before exit').then(() => {
+    void bounded(hooks.flush({ final: true }), hooks.timeoutMs, 'flush before exit').then(() => {
       flushingBeforeExit = false;
     });
   };
