@@ -172,6 +172,12 @@ export function encodedSpanExporter(cfg: OtlpConfig): EncodedSpanExporter {
   });
 }
 
+/** Log records as the OTLP/HTTP protobuf log exporter's request body (for a crash: no export runs). */
+export function encodeProtobufLogs(records: ReadableLogRecord[]): Uint8Array | undefined {
+  const encode = otlpModule('http/protobuf', 'logs').encodeLogs as ((r: ReadableLogRecord[]) => Uint8Array | undefined) | undefined;
+  return encode?.(records);
+}
+
 export function logExporter(kind: Kind, cfg: OtlpConfig): LogRecordExporter {
   return new LazyExporter<ReadableLogRecord[]>('logs', kind, cfg);
 }
