@@ -137,7 +137,7 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
     shutdown: () => shutdown(),
     hasPending: () => hasPendingWork(),
     recordUncaught,
-    takePending: () => [...pendingSpanRequests(exportProcessor, config.traces.otlp), ...pendingLogRequests(logBatch, config.logs.exporter, config.logs.otlp)],
+    takePending: () => [...pendingSpanRequests(exportProcessor, config.traces.exporter, config.traces.otlp), ...pendingLogRequests(logBatch, config.logs.exporter, config.logs.otlp)],
   });
   const state: RunningSdk = { config, tracerProvider, meterProvider, loggerProvider, stopped: false };
 

@@ -155,3 +155,16 @@ test('the application handles an uncaught exception: its stdout is its own, the 
     assert.equal(record.severityText, 'error');
   }
 });
+
+test('http/json: the crash record is sent as OTLP/JSON before Node exits, the crash reads as without otelkit', async () => {
+  const entry = path.join(CRASH, 'throw.cjs');
+  const plain = await run([entry]);
+  rx.reset();
+  const ours = await run(['--require', 'otelkit/register', entry], { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+  assert.equal(ours.code, plain.code);
+  assert.equal(withoutStartLine(ours.stderr), plain.stderr);
+  const record = rx.logs.find((l) => l.body === 'uncaught exception');
+  assert.ok(record, rx.summary());
+  assert.equal(record.encoding, 'json');
+  assert.equal(record.attributes['exception.message'], 'card declined for order 42');
+});

@@ -172,10 +172,16 @@ export function encodedSpanExporter(cfg: OtlpConfig): EncodedSpanExporter {
   });
 }
 
-/** Log records as the OTLP/HTTP protobuf log exporter's request body (for a crash: no export runs). */
-export function encodeProtobufLogs(records: ReadableLogRecord[]): Uint8Array | undefined {
-  const encode = otlpModule('http/protobuf', 'logs').encodeLogs as ((r: ReadableLogRecord[]) => Uint8Array | undefined) | undefined;
+/** Log records as the OTLP/HTTP log exporter's request body (for a crash: no export runs). */
+export function encodeLogsNow(protocol: 'http/protobuf' | 'http/json', records: ReadableLogRecord[]): Uint8Array | undefined {
+  const encode = otlpModule(protocol, 'logs').encodeLogs as ((r: ReadableLogRecord[]) => Uint8Array | undefined) | undefined;
   return encode?.(records);
+}
+
+/** Spans as the OTLP/HTTP JSON trace exporter's request body (for a crash: no export runs). */
+export function encodeJsonSpansNow(spans: ReadableSpan[]): Uint8Array | undefined {
+  const encode = otlpModule('http/json', 'traces').encodeSpans as ((s: ReadableSpan[]) => Uint8Array | undefined) | undefined;
+  return encode?.(spans);
 }
 
 export function logExporter(kind: Kind, cfg: OtlpConfig): LogRecordExporter {
