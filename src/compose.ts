@@ -31,7 +31,8 @@ import { installLazyInstrumentations, selectInstrumentations } from './loading/l
 import { chooseEsmHooks } from './loading/esm-hook-choice';
 import { installShutdownHandlers } from './lifecycle/shutdown';
 import { PendingCounter, hasPendingWork } from './lifecycle/pending-work';
-import { recordCrash } from './lifecycle/crash';
+import { recordUncaught } from './lifecycle/crash';
+import { pendingLogRequests, pendingSpanRequests } from './export/pending-requests';
 import { onFirstTurn } from './lifecycle/first-turn';
 import { flush, isRunning, setRunning, shutdown, type RunningSdk } from './lifecycle/running-sdk';
 import { createRedactor, type Redactor } from './redact/redactor';
@@ -148,10 +149,11 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   installShutdownHandlers({
     timeoutMs: config.shutdownTimeoutMs,
     onShutdownStart: () => health.markShuttingDown(),
-    flush: () => flush(),
+    flush: (options) => flush(options),
     shutdown: () => shutdown(),
     hasPending: () => hasPendingWork(),
-    recordCrash,
+    recordUncaught,
+    takePending: () => [...pendingSpanRequests(exportProcessor, config.traces.exporter, config.traces.otlp), ...pendingLogRequests(logBatch, config.logs.exporter, config.logs.otlp)],
   });
   const state: RunningSdk = { config, tracerProvider, meterProvider, loggerProvider, stopped: false };
 

@@ -1,8 +1,15 @@
 // Reading variables: EnvReader records where each value came from and turns an invalid value into
 // one warning and its fallback; the parsers below turn a raw value into a typed one or a reason.
+import { isIP } from 'node:net';
 import type { ConfigWarning, Env, LoggingConfig, LogLevel, Setting } from './types';
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'];
+
+/**
+ * The longest delay a Node.js timer keeps: a larger one is turned into 1 ms (with a
+ * TimeoutOverflowWarning), so a timeout of 2^31 ms or more would fire at once instead of never.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Reads variables, records where each value came from and collects warnings. */
 export class EnvReader {
@@ -85,6 +92,18 @@ export class EnvReader {
     });
   }
 
+  /** Milliseconds for a timer: a whole number from `min` to `max`, never beyond what a timer can wait. */
+  ms(name: string, fallback: number, min: number, max = MAX_TIMER_MS): number {
+    const top = Math.min(max, MAX_TIMER_MS);
+    return this.read(name, fallback, (raw) => {
+      if (!/^-?\d+$/.test(raw)) throw 'expected a whole number of milliseconds';
+      const n = Number(raw);
+      if (n > MAX_TIMER_MS) throw `expected a number from ${min} to ${top}: a Node.js timer cannot wait longer than ${MAX_TIMER_MS} ms and would fire after 1 ms`;
+      if (n < min || n > top) throw `expected a number from ${min} to ${top}`;
+      return n;
+    });
+  }
+
   optionalInt(name: string, min: number, fallback?: number): number | undefined {
     return this.read<number | undefined>(name, fallback, (raw) => {
       if (!/^\d+$/.test(raw) || Number(raw) < min) throw `expected a whole number of at least ${min}`;
@@ -144,6 +163,23 @@ export function parseKeyValueList(raw: string): Record<string, string> | undefin
   return out;
 }
 
+// An HTTP header name is a token (RFC 9110 5.6.2); a value is visible Latin-1 with spaces and tabs,
+// nothing a request could be split on (CR, LF) and nothing a header cannot carry (code points
+// above U+00FF: otelkit's transport would mangle them, Node's http refuses them).
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** The headers an HTTP request can carry, and the names of those it cannot. */
+export function splitSendableHeaders(headers: Record<string, string>): { good: Record<string, string>; bad: string[] } {
+  const good: Record<string, string> = {};
+  const bad: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (HEADER_NAME.test(name) && HEADER_VALUE.test(value)) good[name] = value;
+    else bad.push(name);
+  }
+  return { good, bad };
+}
+
 /** `10m`, `512k`, `1g`, or plain bytes. */
 export function parseSize(raw: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg])?b?$/i.exec(raw.trim());
@@ -162,6 +198,23 @@ export function parseUrl(raw: string): string | undefined {
     if (typeof e === 'string') throw e;
     throw 'not a URL';
   }
+}
+
+const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * An address to listen on: an IPv4 or IPv6 address (brackets allowed, taken off) or a host name
+ * (RFC 1123 labels). A URL, a host:port pair or anything with spaces is refused here; whether a
+ * well-formed name resolves to an address of this machine only the listen can tell.
+ */
+export function parseListenHost(raw: string): string {
+  const bare = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
+  if (isIP(bare) !== 0) return bare;
+  if (raw.includes('://')) throw 'expected a host name or an IP address, not a URL';
+  if (/^[^:]+:\d+$/.test(raw)) throw 'expected a host name or an IP address without a port (the port is OTEL_EXPORTER_PROMETHEUS_PORT)';
+  const name = raw.endsWith('.') ? raw.slice(0, -1) : raw;
+  if (name.length > 253 || !name.split('.').every((label) => HOST_LABEL.test(label))) throw 'expected a host name or an IP address';
+  return raw;
 }
 
 export function parseLogLevel(raw: string): LogLevel | undefined {

@@ -2,7 +2,7 @@
 // Everything downstream receives the validated, typed Config object built here; an invalid value
 // becomes one warning and its fallback. The known values and the defaults live here too.
 import { entryDir, entryIsEsm, findAppPackage } from './app-package';
-import { EnvReader, parseKeyValueList, parseLogLevel, parseLogLevelSpec, parseSize, parseUrl, splitList } from './env-reader';
+import { EnvReader, parseKeyValueList, splitSendableHeaders, parseListenHost, parseLogLevel, parseLogLevelSpec, parseSize, parseUrl, splitList } from './env-reader';
 import type {
   BatchConfig, Config, DiagLevelName, Env, LoadContext, LoadedConfig, LoggingConfig, LogLevel, OtlpConfig, OtlpProtocol,
   SamplerName, Signal,
@@ -40,11 +40,18 @@ function readOtlp(r: EnvReader, signal: Signal): OtlpConfig {
   const endpoint = r.read(`OTEL_EXPORTER_OTLP_${S}_ENDPOINT`, fromBase, parseUrl);
 
   const showHeaders = (h: Record<string, string>) => Object.keys(h).map((k) => `${k}=[REDACTED]`).join(',');
-  const headers = {
-    ...r.read('OTEL_EXPORTER_OTLP_HEADERS', {}, parseKeyValueList, showHeaders),
-    ...r.read(`OTEL_EXPORTER_OTLP_${S}_HEADERS`, {}, parseKeyValueList, showHeaders),
+  const readHeaders = (variable: string): Record<string, string> => {
+    const { good, bad } = splitSendableHeaders(r.read(variable, {}, parseKeyValueList, showHeaders));
+    if (bad.length > 0) {
+      const kept = Object.keys(good).join(',') || 'none';
+      r.warn(variable, r.raw(variable) ?? '', `the other headers (${kept})`,
+        `header ${bad.map((b) => JSON.stringify(b)).join(', ')} has a line break, a control character or a character outside Latin-1, which an HTTP header cannot carry; dropped`);
+      r.override(variable, showHeaders(good), 'fallback');
+    }
+    return good;
   };
-  const timeoutMs = r.int(`OTEL_EXPORTER_OTLP_${S}_TIMEOUT`, r.int('OTEL_EXPORTER_OTLP_TIMEOUT', 10000, 1), 1);
+  const headers = { ...readHeaders('OTEL_EXPORTER_OTLP_HEADERS'), ...readHeaders(`OTEL_EXPORTER_OTLP_${S}_HEADERS`) };
+  const timeoutMs = r.ms(`OTEL_EXPORTER_OTLP_${S}_TIMEOUT`, r.ms('OTEL_EXPORTER_OTLP_TIMEOUT', 10000, 1), 1);
   const compression = r.oneOf(
     `OTEL_EXPORTER_OTLP_${S}_COMPRESSION`,
     r.oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', 'none', ['gzip', 'none'] as const),
@@ -65,8 +72,8 @@ function readBatch(r: EnvReader, prefix: 'OTEL_BSP' | 'OTEL_BLRP', scheduleDelay
     r.override(batchVar, String(maxQueueSize), 'fallback');
   }
   return {
-    scheduleDelayMs: r.int(`${prefix}_SCHEDULE_DELAY`, scheduleDelayMs, 0),
-    exportTimeoutMs: r.int(`${prefix}_EXPORT_TIMEOUT`, 30000, 1),
+    scheduleDelayMs: r.ms(`${prefix}_SCHEDULE_DELAY`, scheduleDelayMs, 0),
+    exportTimeoutMs: r.ms(`${prefix}_EXPORT_TIMEOUT`, 30000, 1),
     maxQueueSize,
     maxExportBatchSize,
   };
@@ -182,8 +189,8 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
     metrics: {
       exporters: metricsExporters.filter((e): e is 'prometheus' | 'otlp' | 'console' => e !== 'none'),
       otlp: readOtlp(r, 'metrics'),
-      exportIntervalMs: r.int('OTEL_METRIC_EXPORT_INTERVAL', 60000, 100),
-      exportTimeoutMs: r.int('OTEL_METRIC_EXPORT_TIMEOUT', 30000, 1),
+      exportIntervalMs: r.ms('OTEL_METRIC_EXPORT_INTERVAL', 60000, 100),
+      exportTimeoutMs: r.ms('OTEL_METRIC_EXPORT_TIMEOUT', 30000, 1),
     },
     logs: {
       exporter: logsExporter,
@@ -195,7 +202,7 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
       },
     },
     admin: {
-      host: r.read('OTEL_EXPORTER_PROMETHEUS_HOST', '0.0.0.0', (raw) => raw),
+      host: r.read('OTEL_EXPORTER_PROMETHEUS_HOST', '0.0.0.0', parseListenHost),
       port: r.int('OTEL_EXPORTER_PROMETHEUS_PORT', 9464, 0, 65535),
     },
     instrumentations: { enabled, disabled: disabledInstr },
@@ -205,8 +212,8 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
       extraKeys: r.list('OTELKIT_REDACT_KEYS', []),
     },
     ignorePaths,
-    shutdownTimeoutMs: r.int('OTELKIT_SHUTDOWN_TIMEOUT_MS', 5000, 0, 10 * 60 * 1000),
-    healthTimeoutMs: r.int('OTELKIT_HEALTH_TIMEOUT_MS', 2000, 1, 10 * 60 * 1000),
+    shutdownTimeoutMs: r.ms('OTELKIT_SHUTDOWN_TIMEOUT_MS', 5000, 0, 10 * 60 * 1000),
+    healthTimeoutMs: r.ms('OTELKIT_HEALTH_TIMEOUT_MS', 2000, 1, 10 * 60 * 1000),
     errors: {
       recordsPerMinute: r.int('OTELKIT_ERROR_RECORDS_PER_MINUTE', 10, 0, 1_000_000),
       appRoot: appPkg.dir ?? entryDir(ctx),

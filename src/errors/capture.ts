@@ -226,6 +226,24 @@ export function captureException(err: unknown, attributes?: Attributes): void {
 }
 
 /**
+ * An uncaught exception or unhandled rejection that the application handles itself (origin
+ * 'uncaughtException' or 'unhandledRejection'): one exception record, exported only, since the
+ * application's stdout is its own. Never throws.
+ */
+export function captureUncaught(err: unknown, origin: string): void {
+  const s = state;
+  if (s === undefined) return;
+  try {
+    const ctx = activeContext();
+    const rpc = serverRequest(ctx);
+    if (!firstReport(err, rpc)) return;
+    capture(s, err, origin, ctx, rpc, undefined, undefined, s.now());
+  } catch (e) {
+    warnFailure(e);
+  }
+}
+
+/**
  * A framework's error path saw an error (express's next(err) or a throw, koa's onerror). During
  * a request it is held until the response ends (settleRequestErrors): it is recorded when the
  * response is a server error. Outside a request it is recorded now.

@@ -150,6 +150,22 @@ export class EncodingSpanProcessor implements SpanProcessor {
     return this.shutdownPromise;
   }
 
+  /**
+   * Every queued span as export requests, encoded now and taken off the queue: for a crash, where
+   * the process ends before an export could run (lifecycle/crash-delivery.ts sends them). Exports
+   * already under way are not included.
+   */
+  takeEncoded(): EncodedSpans[] {
+    this.clearTimer();
+    this.seal();
+    const out: EncodedSpans[] = [];
+    for (const batch of this.sealed.splice(0)) {
+      this.queued -= batch.count;
+      out.push({ count: batch.count, bytes: traceRequest(batch.resource, batch.runs) });
+    }
+    return out;
+  }
+
   /** Closes the open batch: its runs are copied out and its writers kept for the next one. */
   private seal(): void {
     const open = this.open;

@@ -95,6 +95,17 @@ function countItems(items: unknown): number {
   return rm.scopeMetrics?.reduce((n, s) => n + s.metrics.length, 0) ?? 1;
 }
 
+// Exports under way, each with a way to end it as failed. The SDK's log processor waits for an
+// export on a referenced timer of its own: a process whose last flush ran out of time would wait
+// for it. abandonExports() ends them all, as failed, so nothing of otelkit's holds the process.
+const underWay = new Set<(error: Error) => void>();
+
+/** Ends every export still under way as failed (the exporters' late answers are ignored). */
+export function abandonExports(): void {
+  const error = new Error('export abandoned: the process is exiting and the shutdown bound has passed');
+  for (const end of [...underWay]) end(error);
+}
+
 class LazyExporter<T> implements AnyExporter<T> {
   private delegate?: AnyExporter<T>;
   private readonly where: string;
@@ -125,11 +136,18 @@ class LazyExporter<T> implements AnyExporter<T> {
       done({ code: 1, error: err instanceof Error ? err : new Error(String(err)) });
       return;
     }
-    exporter.export(items, (result) => {
+    let ended = false;
+    const end = (result: ExportResult): void => {
+      if (ended) return;
+      ended = true;
+      underWay.delete(abandon);
       if (result.code === 0) exportSucceeded(this.signal, n, this.where);
       else exportFailed(this.signal, n, this.where, result.error);
       done(result);
-    });
+    };
+    const abandon = (error: Error): void => end({ code: 1, error });
+    underWay.add(abandon);
+    exporter.export(items, end);
   }
 
   async shutdown(): Promise<void> {
@@ -152,6 +170,18 @@ export function encodedSpanExporter(cfg: OtlpConfig): EncodedSpanExporter {
     const create = otlpModule('http/protobuf', 'traces').createEncodedTraceExporter as (o: Record<string, unknown>) => AnyExporter<EncodedSpans>;
     return create(otlpOptions(cfg));
   });
+}
+
+/** Log records as the OTLP/HTTP log exporter's request body (for a crash: no export runs). */
+export function encodeLogsNow(protocol: 'http/protobuf' | 'http/json', records: ReadableLogRecord[]): Uint8Array | undefined {
+  const encode = otlpModule(protocol, 'logs').encodeLogs as ((r: ReadableLogRecord[]) => Uint8Array | undefined) | undefined;
+  return encode?.(records);
+}
+
+/** Spans as the OTLP/HTTP JSON trace exporter's request body (for a crash: no export runs). */
+export function encodeJsonSpansNow(spans: ReadableSpan[]): Uint8Array | undefined {
+  const encode = otlpModule('http/json', 'traces').encodeSpans as ((s: ReadableSpan[]) => Uint8Array | undefined) | undefined;
+  return encode?.(spans);
 }
 
 export function logExporter(kind: Kind, cfg: OtlpConfig): LogRecordExporter {

@@ -132,8 +132,7 @@ export class RawHttpTransport implements IExporterTransport {
       socket.removeListener('data', onData);
       socket.removeListener('error', onError);
       socket.removeListener('close', onClose);
-      if (keep) socket.unref();
-      else {
+      if (!keep) {
         socket.destroy();
         if (this.socket === socket) this.socket = undefined;
       }
@@ -179,11 +178,13 @@ export class RawHttpTransport implements IExporterTransport {
       err.code = 'ECONNRESET';
       onFailure(err);
     };
+    // Neither the socket nor the timer keeps the process alive: an export under way must not hold
+    // a finished process (an explicit flush holds the event loop for its bound instead).
     const timer = setTimeout(() => finish({ status: 'retryable', error: new Error('Request timed out') }, false), job.timeoutMillis);
+    timer.unref();
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
-    socket.ref();
     socket.write(job.head, 'latin1');
     socket.write(job.body);
   }
@@ -191,6 +192,7 @@ export class RawHttpTransport implements IExporterTransport {
   private connect(): net.Socket {
     const socket = net.connect({ host: this.host, port: this.port });
     socket.setNoDelay(true);
+    socket.unref();
     // Errors are answered by the attempt's listener; this one keeps an error between attempts
     // (an idle socket reset by the server) from being thrown as an unhandled 'error' event.
     socket.on('error', () => {});

@@ -5,3 +5,17 @@
 export { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 export { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 export { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+
+import { JsonLogsSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+
+/** Log records as an OTLP/HTTP JSON request body, as the log exporter sends them. */
+export function encodeLogs(records: ReadableLogRecord[]): Uint8Array | undefined {
+  return JsonLogsSerializer.serializeRequest(records);
+}
+
+/** Spans as an OTLP/HTTP JSON request body, as the trace exporter sends them. */
+export function encodeSpans(spans: ReadableSpan[]): Uint8Array | undefined {
+  return JsonTraceSerializer.serializeRequest(spans);
+}

@@ -38,6 +38,11 @@ function exportDelegate<T>(
   return createOtlpNetworkExportDelegate(options, serializer, createOtlpHttpExporterMetrics(componentType, helper, options.url, undefined), transport);
 }
 
+/** Log records as an OTLP/HTTP protobuf request body, as the log exporter sends them. */
+export function encodeLogs(records: ReadableLogRecord[]): Uint8Array | undefined {
+  return ProtobufLogsSerializer.serializeRequest(records);
+}
+
 /** The OTLP/HTTP protobuf log exporter, as upstream's OTLPLogExporter but on exportDelegate. */
 export class OTLPLogExporter extends OTLPExporterBase<ReadableLogRecord[]> {
   constructor(config: OTLPExporterNodeConfigBase = {}) {

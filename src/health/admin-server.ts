@@ -37,7 +37,13 @@ export function startAdminServer(host: string, port: number, routes: AdminRoutes
   });
   server.on('error', (err: NodeJS.ErrnoException) => {
     const why = err.code === 'EADDRINUSE' ? 'the port is already in use' : err.message;
-    emit('error', `admin server could not listen on ${host}:${port} (${why}): /metrics, /livez and /readyz are not served; set OTEL_EXPORTER_PROMETHEUS_PORT to a free port`, {
+    // The advice names the setting at fault: a host that does not resolve, or is not an address
+    // of this machine, is OTEL_EXPORTER_PROMETHEUS_HOST's; the rest is the port's.
+    const hostAtFault = err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EAI_FAIL' || err.code === 'EADDRNOTAVAIL';
+    const advice = hostAtFault
+      ? 'set OTEL_EXPORTER_PROMETHEUS_HOST to an address of this machine (0.0.0.0 for every IPv4 interface, :: for every interface, 127.0.0.1 for this host only)'
+      : 'set OTEL_EXPORTER_PROMETHEUS_PORT to a free port';
+    emit('error', `admin server could not listen on ${host}:${port} (${why}): /metrics, /livez and /readyz are not served; ${advice}`, {
       code: err.code,
     });
   });

@@ -10,6 +10,8 @@ import { flushLogging } from '../logs/setup';
 import { health } from '../health/instance';
 import { clearPendingWork } from './pending-work';
 import { bounded } from './shutdown';
+import { setFinishing } from '../export/retrying-transport';
+import { abandonExports } from '../export/exporters';
 
 export interface RunningSdk {
   config: Config;
@@ -30,17 +32,37 @@ export function setRunning(sdk: RunningSdk): void {
   running = sdk;
 }
 
-/** Flushes every signal; the SDK keeps running. */
-export async function flush(): Promise<void> {
+/**
+ * Holds the event loop while `work` runs, for `ms` at most. Exports never keep the process alive
+ * by themselves (their sockets and timers are unreferenced), so that a process that is done exits;
+ * an explicit flush is what may keep it, within the shutdown bound.
+ */
+function holdWhile(work: Promise<unknown>, ms: number, onExpire: () => void = () => {}): void {
+  const timer = setTimeout(onExpire, ms);
+  const release = (): void => clearTimeout(timer);
+  work.then(release, release);
+}
+
+/**
+ * Flushes every signal; the SDK keeps running. `final`: the process is done (beforeExit), so a
+ * failed export is not retried (an unreachable collector must not keep a finished process).
+ */
+export async function flush(options: { final?: boolean } = {}): Promise<void> {
   const r = running;
   if (!r || r.stopped) return;
   clearPendingWork();
-  await Promise.allSettled([
+  if (options.final) setFinishing(true);
+  const work = Promise.allSettled([
     flushLogging(r.config.shutdownTimeoutMs),
     r.loggerProvider.forceFlush(),
     r.tracerProvider.forceFlush(),
     r.meterProvider.forceFlush(),
   ]);
+  // The last flush that runs out of time lets go of what is still under way.
+  holdWhile(work, r.config.shutdownTimeoutMs, options.final ? abandonExports : undefined);
+  await work;
+  // The application may go on after its beforeExit: retries resume.
+  if (options.final) setFinishing(false);
 }
 
 /** Flushes and stops the SDK, bounded by OTELKIT_SHUTDOWN_TIMEOUT_MS. Safe to call twice. */
@@ -50,10 +72,13 @@ export async function shutdown(): Promise<void> {
   r.stopped = true;
   health.markShuttingDown();
   clearPendingWork();
+  // The process is ending: one attempt each, within the bound.
+  setFinishing(true);
   const work = (async () => {
     await flushLogging(r.config.shutdownTimeoutMs).catch(() => {});
     await Promise.allSettled([r.tracerProvider.shutdown(), r.loggerProvider.shutdown(), r.meterProvider.shutdown()]);
     r.admin?.close();
   })();
   await bounded(work, r.config.shutdownTimeoutMs, 'otelkit shutdown');
+  abandonExports();
 }
