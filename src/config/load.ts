@@ -18,7 +18,8 @@ export const KNOWN_INSTRUMENTATIONS: readonly string[] = [
 ];
 
 const KNOWN_DETECTORS = ['env', 'host', 'os', 'process', 'serviceinstance', 'container', 'alibaba', 'aws', 'azure', 'gcp'];
-const DEFAULT_DETECTORS = ['env', 'host', 'os', 'process', 'serviceinstance'];
+// container reads two files under /proc, as host reads /etc/machine-id: no network, no wait.
+const DEFAULT_DETECTORS = ['env', 'host', 'os', 'process', 'serviceinstance', 'container'];
 const KNOWN_PROPAGATORS = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'];
 const DIAG_LEVELS: readonly DiagLevelName[] = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'];
 const SAMPLERS: readonly SamplerName[] = [
@@ -191,6 +192,7 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
       otlp: readOtlp(r, 'metrics'),
       exportIntervalMs: r.ms('OTEL_METRIC_EXPORT_INTERVAL', 60000, 100),
       exportTimeoutMs: r.ms('OTEL_METRIC_EXPORT_TIMEOUT', 30000, 1),
+      temporality: r.oneOf('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'cumulative', ['cumulative', 'delta', 'lowmemory'] as const),
     },
     logs: {
       exporter: logsExporter,
@@ -205,7 +207,7 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
       host: r.read('OTEL_EXPORTER_PROMETHEUS_HOST', '0.0.0.0', parseListenHost),
       port: r.int('OTEL_EXPORTER_PROMETHEUS_PORT', 9464, 0, 65535),
     },
-    instrumentations: { enabled, disabled: disabledInstr },
+    instrumentations: { enabled, disabled: disabledInstr, pgRequireParentSpan: r.bool('OTELKIT_PG_REQUIRE_PARENT_SPAN', true) },
     logging,
     redact: {
       enabled: r.bool('OTELKIT_REDACT', true),

@@ -5,6 +5,7 @@ export type Signal = 'traces' | 'metrics' | 'logs';
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 export type DiagLevelName = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 export type LogLevel = 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
+export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 export type SamplerName =
   | 'always_on'
   | 'always_off'
@@ -79,6 +80,8 @@ export interface Config {
     otlp: OtlpConfig;
     exportIntervalMs: number;
     exportTimeoutMs: number;
+    /** OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: what the OTLP reader asks for (Prometheus stays cumulative). */
+    temporality: TemporalityPreference;
   };
   logs: {
     exporter: 'otlp' | 'console' | 'none';
@@ -88,7 +91,12 @@ export interface Config {
   };
   /** The admin server: /metrics, /livez, /readyz. */
   admin: { host: string; port: number };
-  instrumentations: { enabled?: string[]; disabled: string[] };
+  instrumentations: {
+    enabled?: string[];
+    disabled: string[];
+    /** OTELKIT_PG_REQUIRE_PARENT_SPAN: pg work outside a request makes no spans (false: upstream's root spans). */
+    pgRequireParentSpan: boolean;
+  };
   logging: LoggingConfig;
   redact: { enabled: boolean; extraKeys: string[] };
   ignorePaths: string[];
