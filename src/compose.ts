@@ -75,7 +75,7 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   // Meters.
   const httpDuration = new HttpServerDuration();
   httpDuration.enabled = config.metrics.exporters.length > 0;
-  const { provider: meterProvider, prometheus } = buildMetrics(config, resource, [httpDuration]);
+  const { provider: meterProvider, prometheus } = buildMetrics(config, resource, httpDuration);
 
   // Span processors, in their order: redaction, the pending-work count, the export.
   const spanProcessors: SpanProcessor[] = [new RedactingSpanProcessor(redactor), new PendingCounter()];

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { AggregationTemporalitySelector, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { OtlpConfig, Signal } from '../config/types';
 import { emit } from '../diag';
 import { exportFailed, exportSucceeded } from './export-status';
@@ -188,10 +188,10 @@ export function logExporter(kind: Kind, cfg: OtlpConfig): LogRecordExporter {
   return new LazyExporter<ReadableLogRecord[]>('logs', kind, cfg);
 }
 
-export function metricExporter(kind: Kind, cfg: OtlpConfig): PushMetricExporter {
+export function metricExporter(kind: Kind, cfg: OtlpConfig, temporality: AggregationTemporalitySelector): PushMetricExporter {
   const e = new LazyExporter<ResourceMetrics>('metrics', kind, cfg) as unknown as PushMetricExporter;
-  // Cumulative, like the OTLP exporter's default and what Prometheus-style backends expect;
-  // decided here because the reader asks before the real exporter exists.
-  e.selectAggregationTemporality = () => 1;
+  // Decided here, from the validated preference, because the reader asks before the real
+  // exporter exists (and the upstream exporter would read the environment itself).
+  e.selectAggregationTemporality = temporality;
   return e;
 }

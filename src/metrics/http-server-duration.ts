@@ -4,8 +4,10 @@
 // path; here a request costs one Map lookup by route, a few comparisons and a bucket scan. What
 // the readers receive is what the SDK would have produced: same name, unit, buckets, attributes,
 // cumulative points with min/max/sum, and the same cardinality limit with its overflow series.
+// A reader that wants deltas (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE) gets the SDK's
+// histogram instead (recordThrough), which keeps a state per reader.
 import { hrTime } from '@opentelemetry/core';
-import { ValueType, type Attributes } from '@opentelemetry/api';
+import { ValueType, type Attributes, type Histogram, type Meter } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type CollectionResult, type MetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
 import { CARDINALITY_LIMIT, histogramValue, newHistogramSeries, OVERFLOW_ATTRIBUTES, recordInSeries, type HistogramSeries } from './histogram-series';
@@ -14,6 +16,10 @@ import { VERSION } from '../version';
 // Stable semantic-convention advice for http.server.request.duration.
 export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 const OVERFLOW_KEY = '\u0000overflow';
+const DURATION_NAME = 'http.server.request.duration';
+const DURATION_DESCRIPTION = 'Duration of HTTP server requests.';
+/** The scope of the duration metric, which upstream reports under @opentelemetry/instrumentation-http. */
+export const HTTP_SCOPE = 'otelkit.http';
 
 function attributesOf(method: string, scheme: string, protocolVersion: string, status: number, route: string | undefined, errorType: string | undefined): Attributes {
   const a: Attributes = {
@@ -48,10 +54,20 @@ export class HttpServerDuration implements MetricProducer {
   private readonly last = new Map<string | undefined, LastSeries>();
   /** Off when no reader exists: nothing would ever collect what is recorded. */
   enabled = true;
+  private sdk: Histogram | undefined;
+
+  /** From now on, records go to the SDK's histogram on this meter, and collect() reports nothing. */
+  recordThrough(meter: Meter): void {
+    this.sdk = meter.createHistogram(DURATION_NAME, { description: DURATION_DESCRIPTION, unit: 's', advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] } });
+  }
 
   record(seconds: number, method: string, scheme: string, protocolVersion: string, status: number, route: string | undefined, errorType: string | undefined): void {
     // NaN falls in no bucket; the SDK's histogram drops it too.
     if (!this.enabled || Number.isNaN(seconds)) return;
+    if (this.sdk !== undefined) {
+      this.sdk.record(seconds, attributesOf(method, scheme, protocolVersion, status, route, errorType));
+      return;
+    }
     const last = this.last.get(route);
     if (last !== undefined && last.status === status && last.method === method && last.protocolVersion === protocolVersion && last.scheme === scheme && last.errorType === errorType) {
       recordInSeries(last.series, DURATION_BUCKETS, seconds);
@@ -87,8 +103,8 @@ export class HttpServerDuration implements MetricProducer {
     const endTime = hrTime();
     return {
       descriptor: {
-        name: 'http.server.request.duration',
-        description: 'Duration of HTTP server requests.',
+        name: DURATION_NAME,
+        description: DURATION_DESCRIPTION,
         unit: 's',
         valueType: ValueType.DOUBLE,
       },
@@ -104,7 +120,7 @@ export class HttpServerDuration implements MetricProducer {
       // The reader keeps the SDK's resource and takes only the scope metrics from here.
       resourceMetrics: {
         resource: undefined as unknown as Resource,
-        scopeMetrics: metric ? [{ scope: { name: 'otelkit.http', version: VERSION }, metrics: [metric] }] : [],
+        scopeMetrics: metric ? [{ scope: { name: HTTP_SCOPE, version: VERSION }, metrics: [metric] }] : [],
       },
       errors: [],
     };

@@ -9,7 +9,10 @@ import type { Config, Signal } from '../config/types';
 import { reportOnce } from '../diag';
 import { metricExporter } from '../export/exporters';
 import { exportStats } from '../export/export-status';
+import { VERSION } from '../version';
+import { HTTP_SCOPE, type HttpServerDuration } from './http-server-duration';
 import { InstrumentMeterProvider } from './instrumentation-meters';
+import { temporalitySelector, wantsDeltas } from './temporality';
 
 interface Serializer {
   serialize(rm: unknown): string;
@@ -92,8 +95,11 @@ export interface MetricsSetup {
 
 const SIGNALS: Signal[] = ['traces', 'metrics', 'logs'];
 
+/** The scope of the process and export metrics. */
+export const SELF_SCOPE = 'otelkit';
+
 function registerProcessAndSelfMetrics(provider: MeterProvider): void {
-  const meter = provider.getMeter('otelkit');
+  const meter = provider.getMeter(SELF_SCOPE, VERSION);
   const cpu = meter.createObservableCounter('process.cpu.time', { unit: 's', description: 'CPU time used by the process' });
   const mem = meter.createObservableUpDownCounter('process.memory.usage', { unit: 'By', description: 'Resident set size of the process' });
   const failures = meter.createObservableCounter('otelkit.export.failures', { unit: '{export}', description: 'Exports that failed, per signal' });
@@ -112,23 +118,25 @@ function registerProcessAndSelfMetrics(provider: MeterProvider): void {
 }
 
 /**
- * producers: metrics aggregated outside the SDK (the HTTP server duration), read by every reader,
- * as are the instrumentations' counters and histograms (instrumentation-meters.ts).
+ * duration: the HTTP server duration, aggregated outside the SDK and read by every reader, as are
+ * the instrumentations' counters and histograms (instrumentation-meters.ts). Both aggregate
+ * cumulatively: when the OTLP reader wants deltas, their instruments are the SDK's instead.
  */
-export function buildMetrics(config: Config, resource: Resource, producers: MetricProducer[]): MetricsSetup {
+export function buildMetrics(config: Config, resource: Resource, duration: HttpServerDuration): MetricsSetup {
   const readers: MetricReader[] = [];
   let prometheus: PrometheusReader | undefined;
+  const ownAggregation = !(config.metrics.exporters.includes('otlp') && wantsDeltas(config.metrics.temporality));
   // The provider is made after its readers, which need the producer first.
   const sdk: { provider?: MeterProvider } = {};
-  const instruments = new InstrumentMeterProvider(() => sdk.provider as MeterProvider);
-  producers = [...producers, instruments];
+  const instruments = ownAggregation ? new InstrumentMeterProvider(() => sdk.provider as MeterProvider) : undefined;
+  const producers: MetricProducer[] = instruments ? [duration, instruments] : [];
   for (const kind of config.metrics.exporters) {
     if (kind === 'prometheus') {
       prometheus = new PrometheusReader(producers);
       readers.push(prometheus);
     } else {
       readers.push(new PeriodicExportingMetricReader({
-        exporter: metricExporter(kind, config.metrics.otlp),
+        exporter: metricExporter(kind, config.metrics.otlp, kind === 'otlp' ? temporalitySelector(config.metrics.temporality) : temporalitySelector('cumulative')),
         exportIntervalMillis: config.metrics.exportIntervalMs,
         exportTimeoutMillis: Math.min(config.metrics.exportTimeoutMs, config.metrics.exportIntervalMs),
         metricProducers: producers,
@@ -136,9 +144,10 @@ export function buildMetrics(config: Config, resource: Resource, producers: Metr
     }
   }
   const provider = (sdk.provider = new MeterProvider({ resource, readers }));
+  if (!ownAggregation) duration.recordThrough(provider.getMeter(HTTP_SCOPE, VERSION));
   // Without a reader nothing would collect what the instruments aggregate: the SDK's records
   // then cost nothing either.
-  metrics.setGlobalMeterProvider(readers.length > 0 ? instruments : provider);
+  metrics.setGlobalMeterProvider(readers.length > 0 && instruments ? instruments : provider);
   if (readers.length > 0) registerProcessAndSelfMetrics(provider);
   return { provider, prometheus };
 }
