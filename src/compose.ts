@@ -131,7 +131,7 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   );
 
   // Logging.
-  initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch) : undefined, onError: loggedError });
+  initLogging(config.logging, { serviceName: config.serviceName, redactor, sink: logBatch ? ownRecordSink(resource, logBatch, config.logs.limits) : undefined, onError: loggedError });
 
   // HTTP server.
   let admin: Server | undefined;
