@@ -4,13 +4,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { detectResources, hostDetector, osDetector, processDetector, resourceFromAttributes, type Resource, type ResourceDetector } from '@opentelemetry/resources';
+import { SDK_INFO } from '@opentelemetry/core';
 import type { Config } from '../config/types';
 import { reportOnce } from '../diag';
 import { VERSION } from '../version';
 import { serviceInstanceIdDetector } from './service-instance-id';
+import { containerDetector } from './container-id';
 
 const CLOUD_DETECTORS: Record<string, [pkg: string, exports: string[]]> = {
-  container: ['@opentelemetry/resource-detector-container', ['containerDetector']],
   aws: ['@opentelemetry/resource-detector-aws', ['awsEc2Detector', 'awsEcsDetector', 'awsEksDetector', 'awsBeanstalkDetector', 'awsLambdaDetector']],
   gcp: ['@opentelemetry/resource-detector-gcp', ['gcpDetector']],
   azure: ['@opentelemetry/resource-detector-azure', ['azureAppServiceDetector', 'azureFunctionsDetector', 'azureVmDetector']],
@@ -49,6 +50,7 @@ function detectorsFor(names: string[]): ResourceDetector[] {
       case 'os': out.push(osDetector); break;
       case 'process': out.push(processDetector); break;
       case 'serviceinstance': out.push(serviceInstanceIdDetector); break;
+      case 'container': out.push(containerDetector); break;
       default: {
         const entry = CLOUD_DETECTORS[name];
         if (!entry) break;
@@ -71,8 +73,8 @@ export function buildResource(config: Config): Resource {
   const own: Record<string, string> = {
     'service.name': config.serviceName,
     'deployment.environment.name': config.environment,
-    'telemetry.sdk.language': 'nodejs',
-    'telemetry.sdk.name': 'opentelemetry',
+    // telemetry.sdk.name, .language and .version, as upstream's default resource has them.
+    ...(SDK_INFO as Record<string, string>),
     'telemetry.distro.name': 'otelkit',
     'telemetry.distro.version': VERSION,
   };
