@@ -20,6 +20,7 @@ import { captureKoaErrors } from './patches/koa-errors';
 import type { LoggedErrorHook } from '../logs/logging-state';
 import { guard } from '../diag';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
+import { connectsOutsideRequestsUntraced } from './patches/pg-connections';
 
 /** The instrumentations whose spans are the children of sampled requests' spans, under a parent-based sampler. */
 const DATABASE_CLIENTS = new Set(['redis', 'ioredis', 'pg']);
@@ -39,8 +40,9 @@ export function instrumentationConfigs(config: Config): ConfigFor {
           ignoreOutgoingRequestHook: () => isTracingSuppressed(context.active()),
         } as InstrumentationConfig;
       case 'pg':
-        // Pool health checks and connection chatter outside a request are noise, not traces.
-        return { requireParentSpan: true } as InstrumentationConfig;
+        // Pool health checks and connection chatter outside a request are noise, not traces
+        // (OTELKIT_PG_REQUIRE_PARENT_SPAN=false: upstream's root spans).
+        return { requireParentSpan: config.instrumentations.pgRequireParentSpan } as InstrumentationConfig;
       case 'winston':
         return winstonInstrumentationConfig(config.logging);
       default:
@@ -87,6 +89,8 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     if (name === 'express' && reportError !== undefined) captureExpressErrors(instrumentation, (err) => reportError(err, 'express'));
     if (name === 'koa' && reportError !== undefined) captureKoaErrors(instrumentation, (err) => reportError(err, 'koa'));
     if (name === 'winston' && loggedError !== undefined) guard('winston-errors', 'tracking errors logged with winston', () => trackWinstonErrors(loggedError));
+    // Their sockets neither: no orphan tcp.connect or dns.lookup roots (pg-connections.ts).
+    if (name === 'pg' && config.instrumentations.pgRequireParentSpan) connectsOutsideRequestsUntraced(instrumentation);
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
     if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
   };
