@@ -594,9 +594,9 @@ test('KNOWN_INSTRUMENTATIONS includes the ones the contract relies on', () => {
   }
 });
 
-test('OTEL_NODE_RESOURCE_DETECTORS: default env,host,os,process,serviceinstance', () => {
+test('OTEL_NODE_RESOURCE_DETECTORS: default env,host,os,process,serviceinstance,container', () => {
   const res = load({});
-  assert.deepEqual(res.config.resourceDetectors, ['env', 'host', 'os', 'process', 'serviceinstance']);
+  assert.deepEqual(res.config.resourceDetectors, ['env', 'host', 'os', 'process', 'serviceinstance', 'container']);
   assertSource(res, 'OTEL_NODE_RESOURCE_DETECTORS', 'default');
 });
 
@@ -614,8 +614,8 @@ test('OTEL_NODE_RESOURCE_DETECTORS: unknown dropped with one warning; all unknow
   assertOneWarning(res, 'OTEL_NODE_RESOURCE_DETECTORS', 'env,mars', 'env');
   assert.deepEqual(res.config.resourceDetectors, ['env']);
   res = load({ OTEL_NODE_RESOURCE_DETECTORS: 'mars' });
-  assertOneWarning(res, 'OTEL_NODE_RESOURCE_DETECTORS', 'mars', 'env,host,os,process,serviceinstance');
-  assert.deepEqual(res.config.resourceDetectors, ['env', 'host', 'os', 'process', 'serviceinstance']);
+  assertOneWarning(res, 'OTEL_NODE_RESOURCE_DETECTORS', 'mars', 'env,host,os,process,serviceinstance,container');
+  assert.deepEqual(res.config.resourceDetectors, ['env', 'host', 'os', 'process', 'serviceinstance', 'container']);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -301,7 +301,8 @@ test('Prometheus scrapes the HTTP duration histogram and runtime metrics of the 
   // Runtime metrics of the service.
   for (const expr of [
     `v8js_memory_heap_used_bytes{${job}, v8js_heap_space_name="old_space"}`,
-    `v8js_memory_heap_limit_bytes{${job}}`,
+    `v8js_memory_heap_space_size_bytes{${job}, v8js_heap_space_name="old_space"}`,
+    `nodejs_eventloop_time_seconds_total{${job}, nodejs_eventloop_state="idle"}`,
     `nodejs_eventloop_utilization_ratio{${job}}`,
     `process_memory_usage_bytes{${job}}`,
     `process_cpu_time_seconds_total{${job}}`,
