@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -117,10 +118,10 @@ test('an invalid temporality preference warns once, naming the value, and falls 
   assert.match(warnings[0], /cumulative/);
 });
 
-/** A plain OTLP/HTTP endpoint that records each request's path and headers and accepts it. */
-async function headerSink() {
+/** A plain OTLP/HTTP endpoint (OTLP/HTTPS with `tls`) that records each request's path and headers and accepts it. */
+async function headerSink(tls) {
   const requests = [];
-  const server = http.createServer((req, res) => {
+  const server = (tls ? https.createServer.bind(null, tls) : http.createServer)((req, res) => {
     req.resume();
     req.on('end', () => {
       requests.push({ path: req.url, headers: req.headers });
@@ -130,7 +131,7 @@ async function headerSink() {
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { requests, url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+  return { requests, url: `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
 }
 
 for (const protocol of ['http/protobuf', 'http/json']) {
@@ -175,6 +176,37 @@ for (const protocol of ['http/protobuf', 'http/json']) {
     }
   });
 }
+
+/** A self-signed certificate for 127.0.0.1 in a new directory: { dir, key, cert }. */
+function selfSigned() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otelkit-tls-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+  return { dir, key, cert };
+}
+
+test('OTEL_EXPORTER_OTLP_CERTIFICATE: an https endpoint with its own CA is trusted, as upstream trusts it', async () => {
+  const pki = selfSigned();
+  const sink = await headerSink({ key: fs.readFileSync(pki.key), cert: fs.readFileSync(pki.cert) });
+  try {
+    for (const certificate of [undefined, pki.cert]) {
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', FIELDS: '{}' };
+      if (certificate) env.OTEL_EXPORTER_OTLP_CERTIFICATE = certificate;
+      const app = launch('log-limits-app.js', env);
+      await app.waitFor(/logged/);
+      // Without the CA nothing can arrive: a few export intervals show it.
+      const deadline = Date.now() + (certificate ? 15000 : 3000);
+      while (!sink.requests.some((r) => r.path === '/v1/logs') && Date.now() < deadline) await sleep(50);
+      if (certificate) assert.ok(sink.requests.some((r) => r.path === '/v1/logs'), `logs reached the https endpoint with the CA given:\n${app.out.stderr}`);
+      else assert.equal(sink.requests.length, 0, 'without the CA the self-signed endpoint is refused');
+      await app.stop();
+    }
+  } finally {
+    await sink.close();
+    fs.rmSync(pki.dir, { recursive: true, force: true });
+  }
+});
 
 test('resource: telemetry.sdk.* as upstream reports them, container.id as the container detector finds it', async () => {
   const { defaultResource } = require('@opentelemetry/resources');
@@ -335,11 +367,8 @@ function esmClientsApp(dir, mode) {
 
 for (const mode of ['bridge', 'loader']) {
   test(`ESM app (${mode}): every outgoing request through node:http or node:https, from ESM or a CommonJS dependency, is one client span and one duration`, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otelkit-esm-clients-'));
+    const { dir, key, cert } = selfSigned();
     try {
-      const key = path.join(dir, 'key.pem');
-      const cert = path.join(dir, 'cert.pem');
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'pipe' });
       const admin = await freePort();
       const app = launch(esmClientsApp(dir, mode), { TLS_KEY: key, TLS_CERT: cert, OTEL_EXPORTER_PROMETHEUS_PORT: String(admin) });
       await app.waitFor(/done 200,200,200,200,200,200/);

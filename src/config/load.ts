@@ -58,7 +58,10 @@ function readOtlp(r: EnvReader, signal: Signal): OtlpConfig {
     r.oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', 'none', ['gzip', 'none'] as const),
     ['gzip', 'none'] as const,
   );
-  return { endpoint, protocol, headers, timeoutMs, compression };
+  // Files read by the exporter when it is made (first export), as upstream reads them.
+  const file = (name: string): string | undefined => r.read(`OTEL_EXPORTER_OTLP_${S}_${name}`, r.read(`OTEL_EXPORTER_OTLP_${name}`, '', (raw) => raw), (raw) => raw) || undefined;
+  const tlsFiles = { certificate: file('CERTIFICATE'), clientKey: file('CLIENT_KEY'), clientCertificate: file('CLIENT_CERTIFICATE') };
+  return { endpoint, protocol, headers, timeoutMs, compression, tlsFiles };
 }
 
 function readBatch(r: EnvReader, prefix: 'OTEL_BSP' | 'OTEL_BLRP', scheduleDelayMs: number): BatchConfig {

@@ -21,6 +21,8 @@ export interface OtlpConfig {
   headers: Record<string, string>;
   timeoutMs: number;
   compression: 'gzip' | 'none';
+  /** PEM files for https endpoints (OTEL_EXPORTER_OTLP_[<SIGNAL>_]CERTIFICATE, _CLIENT_KEY, _CLIENT_CERTIFICATE), as given. */
+  tlsFiles: { certificate?: string; clientKey?: string; clientCertificate?: string };
 }
 
 export interface BatchConfig {

@@ -61,7 +61,7 @@ function otlpOptions(cfg: OtlpConfig): Record<string, unknown> {
     timeoutMillis: cfg.timeoutMs,
     compression: cfg.compression,
   };
-  if (cfg.protocol !== 'grpc') return { ...common, headers: cfg.headers };
+  if (cfg.protocol !== 'grpc') return { ...common, headers: cfg.headers, tlsFiles: cfg.tlsFiles };
   if (Object.keys(cfg.headers).length === 0) return common;
   // gRPC takes headers as Metadata; @grpc/grpc-js is only present when grpc is in use.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
