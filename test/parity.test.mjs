@@ -134,9 +134,32 @@ async function headerSink(tls) {
   return { requests, url: `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
 }
 
-for (const protocol of ['http/protobuf', 'http/json']) {
+/** An OTLP/gRPC endpoint (plaintext) that records each call's method path and metadata and accepts it. */
+async function grpcSink() {
+  const grpc = require('@grpc/grpc-js');
+  const requests = [];
+  const server = new grpc.Server();
+  const raw = (b) => b;
+  for (const [service, signal] of [['trace.v1.TraceService', 'traces'], ['metrics.v1.MetricsService', 'metrics'], ['logs.v1.LogsService', 'logs']]) {
+    const path = `/opentelemetry.proto.collector.${service}/Export`;
+    server.addService(
+      { Export: { path, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } },
+      {
+        Export: (call, callback) => {
+          const headers = Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)]));
+          requests.push({ path: `/v1/${signal}`, headers });
+          callback(null, Buffer.alloc(0));
+        },
+      },
+    );
+  }
+  const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { requests, url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.tryShutdown(() => r())) };
+}
+
+for (const protocol of ['http/protobuf', 'http/json', 'grpc']) {
   test(`start({ env }) is the exporters' only configuration (${protocol}): no header from process.env, one warning per invalid value`, async () => {
-    const sink = await headerSink();
+    const sink = protocol === 'grpc' ? await grpcSink() : await headerSink();
     try {
       const app = startApp('start-env-app.js', {
         preload: [],
@@ -165,7 +188,7 @@ for (const protocol of ['http/protobuf', 'http/json']) {
       for (const r of sink.requests) {
         assert.equal(r.headers['x-b'], '2', `${r.path}: the header given to start()`);
         assert.equal(r.headers['x-a'], undefined, `${r.path}: no header from process.env`);
-        assert.equal(r.headers['content-encoding'], undefined, `${r.path}: the fallback compression (none)`);
+        assert.equal(r.headers['content-encoding'] ?? r.headers['grpc-encoding'] ?? 'identity', 'identity', `${r.path}: the fallback compression (none)`);
       }
       await sleep(300); // a few more exports
       const warnings = app.out.stderr.split('\n').filter((l) => /COMPRESSION|compression/.test(l));

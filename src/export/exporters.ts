@@ -24,17 +24,21 @@ type Kind = 'otlp' | 'console';
 
 // http/protobuf and http/json come from otelkit's own bundles of the upstream exporters
 // (otlp-proto-exporters.ts, whose traces and logs go to http: endpoints over otelkit's own
-// transport, and otlp-json-exporters.ts); gRPC from its packages, optional peer dependencies
-// installed only by those who use it (grpc-packages.ts).
+// transport, and otlp-json-exporters.ts); gRPC from otlp-grpc-exporters.ts over the gRPC
+// packages, optional peer dependencies installed only by those who use it (grpc-packages.ts).
+// Every one is made from the OtlpConfig alone: none reads process.env itself.
 
-/** The module exporting the three exporter classes of a protocol. */
+/** The module of a protocol's exporters: the three classes of an http protocol, the gRPC factory. */
 function otlpModule(protocol: OtlpConfig['protocol'], signal: Signal): Record<string, unknown> {
   /* eslint-disable @typescript-eslint/no-require-imports */
+  // Computed paths, so that the main bundle does not take these modules in.
   if (protocol === 'grpc') {
     if (!isInstalled(GRPC_PACKAGES[signal])) throw new Error(grpcPackageMissing(signal));
-    return require(GRPC_PACKAGES[signal]) as Record<string, unknown>;
+    // Never bundled (it loads the optional packages' own dependencies): dist/export/ holds it,
+    // beside this module in a tsc-only build, under the main bundle's directory otherwise.
+    const inExport = path.basename(__dirname) === 'export' ? __dirname : path.join(__dirname, 'export');
+    return require(path.join(inExport, 'otlp-grpc-exporters.js')) as Record<string, unknown>;
   }
-  // Computed paths, so that the main bundle does not take these modules in.
   // From the main bundle (dist/) the exporters' bundles sit beside it; a tsc-only build has no
   // bundles and runs from dist/export/, where the same exporters are compiled modules.
   const name = protocol === 'http/protobuf' ? 'otlp-proto' : 'otlp-json';
@@ -56,19 +60,7 @@ const OTLP_CLASS: Record<Signal, string> = {
 type Ctor<T> = new (options?: Record<string, unknown>) => AnyExporter<T>;
 
 function otlpOptions(cfg: OtlpConfig): Record<string, unknown> {
-  const common: Record<string, unknown> = {
-    url: cfg.endpoint,
-    timeoutMillis: cfg.timeoutMs,
-    compression: cfg.compression,
-  };
-  if (cfg.protocol !== 'grpc') return { ...common, headers: cfg.headers, tlsFiles: cfg.tlsFiles };
-  if (Object.keys(cfg.headers).length === 0) return common;
-  // gRPC takes headers as Metadata; @grpc/grpc-js is only present when grpc is in use.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Metadata } = require('@grpc/grpc-js') as { Metadata: new () => { set(k: string, v: string): void } };
-  const metadata = new Metadata();
-  for (const [k, v] of Object.entries(cfg.headers)) metadata.set(k, v);
-  return { ...common, metadata };
+  return { url: cfg.endpoint, timeoutMillis: cfg.timeoutMs, compression: cfg.compression, headers: cfg.headers, tlsFiles: cfg.tlsFiles };
 }
 
 function load<T>(signal: Signal, kind: Kind, cfg: OtlpConfig): AnyExporter<T> {
@@ -81,6 +73,10 @@ function load<T>(signal: Signal, kind: Kind, cfg: OtlpConfig): AnyExporter<T> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const C = (require(pkg) as Record<string, Ctor<T>>)[cls];
     return new C();
+  }
+  if (cfg.protocol === 'grpc') {
+    const grpcExporter = otlpModule('grpc', signal).grpcExporter as (signal: Signal, cfg: OtlpConfig) => AnyExporter<T>;
+    return grpcExporter(signal, cfg);
   }
   const C = otlpModule(cfg.protocol, signal)[OTLP_CLASS[signal]] as Ctor<T>;
   return new C(otlpOptions(cfg));

@@ -21,7 +21,7 @@ export interface ExporterOptions {
 }
 
 /** A PEM file as upstream reads it: relative to the working directory; unreadable, its warning and none. */
-function readPem(file: string | undefined, warning: string): Buffer | undefined {
+export function readPem(file: string | undefined, warning: string): Buffer | undefined {
   if (file === undefined) return undefined;
   try {
     return fs.readFileSync(path.resolve(process.cwd(), file));
