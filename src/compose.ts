@@ -121,7 +121,7 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   guard('error-capture', 'setting up error tracking', () =>
     configureErrorCapture({
       redactor,
-      meter: meterProvider.getMeter('otelkit'),
+      meter: meterProvider.getMeter('otelkit', VERSION),
       emit: (record) => errorLogger.emit(record),
       recordsPerMinute: config.errors.recordsPerMinute,
       appRoot: config.errors.appRoot,
