@@ -59,8 +59,17 @@ test('runtime metrics equal instrumentation-runtime-node 0.36.1: names, kinds, u
   const stop = registerRuntimeMetrics(new MeterProvider({ readers: [ownReader] }));
   try {
     for (let round = 0; round < 3; round++) {
+      // GC entries reach the observers on a later tick, and under load later still: wait for one
+      // observed here (registered after both implementations'), then a little more.
+      const seen = new Promise((resolve) => {
+        const o = new perfHooks.PerformanceObserver(() => {
+          o.disconnect();
+          resolve();
+        });
+        o.observe({ entryTypes: ['gc'] });
+      });
       gc();
-      // GC entries reach the observers on a later tick.
+      await seen;
       await new Promise((r) => setTimeout(r, 50));
       const [a, b] = await Promise.all([upstreamReader.collect(), ownReader.collect()]);
       assert.deepEqual(a.errors, []);
