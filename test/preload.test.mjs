@@ -155,9 +155,12 @@ test('ESM app with an installed ES module package: the import-in-the-middle load
   const source = fs.readFileSync(path.join(FIXTURES, 'express-app.mjs'), 'utf8').replace("import pino from 'pino';", "import pino from 'pino';\nimport { ok } from 'openai';\nif (!ok) throw new Error('openai fake not loaded');")
     + "process.stdout.write(`worker threads ${process.report.getReport().workers.length}\\n`);\n";
   fs.writeFileSync(path.join(dir, 'app.mjs'), source);
-  const app = launch(path.join(dir, 'app.mjs'), { OTEL_LOG_LEVEL: 'debug' });
+  const admin = await freePort();
+  const app = launch(path.join(dir, 'app.mjs'), { OTEL_LOG_LEVEL: 'debug', OTEL_EXPORTER_PROMETHEUS_PORT: String(admin) });
   const port = await app.port();
   assert.equal((await startLine(app)).esm_hooks, 'loader');
+  // The admin server loads node:http past the module hooks, in-thread ones included.
+  assert.equal((await get(admin, '/livez')).status, 200, app.out.stderr);
   const inThread = supportsSyncHooks();
   const threads = Number((await app.waitFor(/worker threads (\d+)/))[1]);
   const registered = app.diagLines().filter((l) => /^openai loads as an ES module/.test(l.msg)).map((l) => l.msg);

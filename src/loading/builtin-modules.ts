@@ -9,6 +9,15 @@ interface ModuleLoad {
   _load(request: string, parent: unknown, isMain: boolean): unknown;
 }
 
+type GetBuiltinModule = (id: string) => unknown;
+
+// Node's own, taken when otelkit loads, before require-in-the-middle or the lazy https stub wrap
+// it. Module._load is the fallback for Node 20 releases without it (before 20.16): in-thread
+// module hooks (module.registerHooks, Node 22.15+) see Module._load too, and import-in-the-middle's
+// took `node:http` there for a file to open.
+const getBuiltinModule = (process as { getBuiltinModule?: GetBuiltinModule }).getBuiltinModule?.bind(process);
+
 export function loadBuiltin<T>(id: `node:${string}`): T {
+  if (getBuiltinModule !== undefined) return getBuiltinModule(id) as T;
   return (Module as unknown as ModuleLoad)._load(id, null, false) as T;
 }
