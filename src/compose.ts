@@ -34,6 +34,7 @@ import { PendingCounter, hasPendingWork } from './lifecycle/pending-work';
 import { recordUncaught } from './lifecycle/crash';
 import { pendingLogRequests, pendingSpanRequests } from './export/pending-requests';
 import { onFirstTurn } from './lifecycle/first-turn';
+import { adminPlacement } from './health/admin-placement';
 import { flush, isRunning, setRunning, shutdown, type RunningSdk } from './lifecycle/running-sdk';
 import { createRedactor, type Redactor } from './redact/redactor';
 import { RedactingSpanProcessor } from './redact/span-processor';
@@ -157,20 +158,20 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   });
   const state: RunningSdk = { config, tracerProvider, meterProvider, loggerProvider, stopped: false };
 
+  // Where the admin endpoints are served (a cluster worker: by its primary); decided now for the
+  // start line.
+  const placement = adminPlacement(config.admin);
+
   // Admin server, on the event loop's first turn (lifecycle/first-turn.ts); its module is loaded
   // only then. Not if a crash or a signal stopped the SDK meanwhile.
   onFirstTurn('admin', 'starting the admin server', () => {
     if (state.stopped) return;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startAdminServer } = require('./health/admin-server') as typeof import('./health/admin-server');
-    state.admin = admin = startAdminServer(config.admin.host, config.admin.port, {
-      metrics: prometheus?.handle,
-      livez: health.livez,
-      readyz: health.readyz,
-    });
+    const { startAdmin } = require('./health/admin-server') as typeof import('./health/admin-server');
+    state.admin = admin = startAdmin({ placement, healthTimeoutMs: config.healthTimeoutMs, silent: config.diagLevel === 'none', prometheus, health });
   });
 
   // Start line.
-  printStartLine(config, { instrumentations: enabledNow, esmHooks: esm.kind });
+  printStartLine(config, { instrumentations: enabledNow, esmHooks: esm.kind, admin: placement.address });
   return state;
 }

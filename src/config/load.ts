@@ -209,6 +209,8 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
     admin: {
       host: r.read('OTEL_EXPORTER_PROMETHEUS_HOST', '0.0.0.0', parseListenHost),
       port: r.int('OTEL_EXPORTER_PROMETHEUS_PORT', 9464, 0, 65535),
+      // PM2 numbers the instances of an app 0..n-1 in NODE_APP_INSTANCE (health/admin-server.ts).
+      pm2Instance: r.optionalInt('NODE_APP_INSTANCE', 0),
     },
     instrumentations: { enabled, disabled: disabledInstr, pgRequireParentSpan: r.bool('OTELKIT_PG_REQUIRE_PARENT_SPAN', true) },
     logging,

@@ -31,6 +31,8 @@ export interface StartFacts {
   instrumentations: string[];
   /** How ES module imports reach the instrumentations (loading/lazy-instrumentations.ts's EsmHooks). */
   esmHooks: 'none' | 'bridge' | 'loader';
+  /** Where the admin endpoints are served, when not on this process's own port (a cluster worker). */
+  admin?: string;
 }
 
 /** The fields of the "otelkit started" line. */
@@ -42,7 +44,7 @@ export function startSummary(config: Config, facts: StartFacts): Record<string, 
     traces: exportsOtlp(config, 'traces') ? { exporter: 'otlp', ...otlpSummary(config.traces.otlp) } : { exporter: config.traces.exporter },
     metrics: {
       exporters: config.metrics.exporters,
-      admin: `${config.admin.host}:${config.admin.port}`,
+      admin: facts.admin ?? `${config.admin.host}:${config.admin.port}`,
       ...(exportsOtlp(config, 'metrics') ? { otlp: otlpSummary(config.metrics.otlp) } : {}),
     },
     logs: exportsOtlp(config, 'logs') ? { exporter: 'otlp', ...otlpSummary(config.logs.otlp) } : { exporter: config.logs.exporter },

@@ -92,7 +92,12 @@ export interface Config {
     limits: AttributeLimits;
   };
   /** The admin server: /metrics, /livez, /readyz. */
-  admin: { host: string; port: number };
+  admin: {
+    host: string;
+    port: number;
+    /** NODE_APP_INSTANCE: the instance number PM2 gives each process of an app. */
+    pm2Instance?: number;
+  };
   instrumentations: {
     enabled?: string[];
     disabled: string[];

@@ -153,7 +153,8 @@ export class HealthRegistry {
     );
   }
 
-  private async readyAnswer(): Promise<Answer> {
+  /** The /readyz answer; also what a cluster worker sends its primary (cluster/worker-channel.ts). */
+  async readyAnswer(): Promise<Answer> {
     let report: ReadyReport;
     try {
       report = await this.check();

@@ -2,7 +2,7 @@
 // optionally an OTLP push reader, process CPU/memory gauges, Node runtime metrics and
 // otelkit's own export counters. The Prometheus serialiser loads on the first scrape.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { metrics } from '@opentelemetry/api';
+import { metrics, type Attributes } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, PeriodicExportingMetricReader, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Config, Signal } from '../config/types';
@@ -52,6 +52,11 @@ function withUnitSuffixes(rm: ResourceMetrics): ResourceMetrics {
 /** A pull reader: /metrics collects on request. */
 export class PrometheusReader extends MetricReader {
   private serializer?: Serializer;
+  /**
+   * Adds other processes' metrics to this one's (a cluster primary's workers,
+   * cluster/primary-aggregator.ts), with their resources for target_info.
+   */
+  gather?: (own: ResourceMetrics) => Promise<{ metrics: ResourceMetrics; targets: Attributes[] }>;
 
   constructor(metricProducers: MetricProducer[]) {
     super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE, metricProducers });
@@ -70,7 +75,15 @@ export class PrometheusReader extends MetricReader {
     }
     const { resourceMetrics, errors } = await this.collect();
     for (const e of errors) reportOnce('metrics-collect', 'collecting metrics reported an error', e);
-    return this.serializer.serialize(withUnitSuffixes(resourceMetrics));
+    if (!this.gather) return this.serializer.serialize(withUnitSuffixes(resourceMetrics));
+    const { metrics, targets } = await this.gather(resourceMetrics);
+    return withTargets(this.serializer.serialize(withUnitSuffixes(metrics)), targets.map((attributes) => this.targetLine(attributes)));
+  }
+
+  /** The target_info sample of another process's resource, as the serialiser writes this one's. */
+  private targetLine(attributes: Attributes): string {
+    const text = this.serializer!.serialize({ resource: { attributes } as Resource, scopeMetrics: [] });
+    return text.split('\n').find((l) => l.startsWith('target_info')) ?? '';
   }
 
   readonly handle = (_req: IncomingMessage, res: ServerResponse): void => {
@@ -86,6 +99,16 @@ export class PrometheusReader extends MetricReader {
       },
     );
   };
+}
+
+/** More target_info samples, after this process's own (the family's # TYPE line comes once). */
+function withTargets(text: string, lines: string[]): string {
+  const extra = lines.filter(Boolean);
+  const at = text.indexOf('\ntarget_info');
+  if (extra.length === 0 || at === -1) return text;
+  const end = text.indexOf('\n', at + 1);
+  const cut = end === -1 ? text.length : end;
+  return `${text.slice(0, cut)}\n${extra.join('\n')}${text.slice(cut)}`;
 }
 
 export interface MetricsSetup {
