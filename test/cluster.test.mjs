@@ -308,8 +308,10 @@ test('an unrelated process holding the admin port is still an error that names t
       blocker.stdout.once('data', resolve);
       blocker.once('exit', () => reject(new Error('blocker exited')));
     });
-    const app = startApp('hello.js', { env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) } });
-    await app.exited;
+    // A service, not a script: the admin server binds on the first turn of the event loop.
+    const app = startApp('plain-http.js', { env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) } });
+    await app.waitFor(/already in use/, { stream: 'stderr' });
+    await app.stop();
     const errors = app.diagLines().filter((l) => l.level === 'error');
     assert.equal(errors.length, 1, app.out.stderr);
     assert.match(errors[0].msg, /already in use.*OTEL_EXPORTER_PROMETHEUS_PORT/);
@@ -324,8 +326,9 @@ test('an ancestor that holds the admin port without running otelkit (here the te
   const blocker = net.createServer();
   await new Promise((r) => blocker.listen(0, '127.0.0.1', r));
   try {
-    const app = startApp('hello.js', { env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(blocker.address().port) } });
-    await app.exited;
+    const app = startApp('plain-http.js', { env: { OTEL_EXPORTER_PROMETHEUS_PORT: String(blocker.address().port) } });
+    await app.waitFor(/already in use/, { stream: 'stderr' });
+    await app.stop();
     assert.equal(app.diagLines().filter((l) => l.level === 'error' && /already in use/.test(l.msg)).length, 1, app.out.stderr);
     assert.equal(app.diagLines().filter((l) => /is held by process/.test(l.msg)).length, 0);
   } finally {
