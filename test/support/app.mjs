@@ -112,8 +112,19 @@ export function startApp(script, { env = {}, preload = ['--import', 'otelkit/reg
   return app;
 }
 
+// otelkit's admin server starts listening on the event loop's first turn, just after the
+// application's main module has run (and printed that it listens): a refused connection is
+// tried again, for a few seconds, never a wrong answer.
 export async function get(port, p, headers = {}) {
-  const res = await fetch(`http://127.0.0.1:${port}${p}`, { headers });
+  let res;
+  for (const deadline = Date.now() + 5000; ; await new Promise((r) => setTimeout(r, 50))) {
+    try {
+      res = await fetch(`http://127.0.0.1:${port}${p}`, { headers });
+      break;
+    } catch (err) {
+      if (err?.cause?.code !== 'ECONNREFUSED' || Date.now() > deadline) throw err;
+    }
+  }
   const text = await res.text();
   return { status: res.status, text, headers: res.headers };
 }
