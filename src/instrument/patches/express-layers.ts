@@ -23,6 +23,8 @@ interface Layer {
 interface Request {
   originalUrl: string;
   route?: unknown;
+  /** The router's next, which express also hands to each layer (res.format calls it). */
+  next?: unknown;
   res?: { removeListener(event: string, fn: () => void): unknown };
   [kStore]?: LayerStore;
 }
@@ -244,9 +246,10 @@ function wrapLayer(layer: Layer, layerPath: string | undefined, original: Handle
     while (nextIdx < args.length && typeof args[nextIdx] !== 'function') nextIdx++;
     if (nextIdx < args.length) {
       const next = args[nextIdx] as Handle;
-      args[nextIdx] = function otelkitNext(this: unknown, value: unknown): unknown {
+      const otelkitNext = function otelkitNext(this: unknown, value: unknown): unknown {
         // eslint-disable-next-line prefer-rest-params -- forwarded to express's next as given
         const nextArgs = arguments as unknown as unknown[];
+        if (req.next === otelkitNext) req.next = next;
         const failed = isError(value);
         if (!ended) {
           if (failed) recordError(span, value);
@@ -260,6 +263,12 @@ function wrapLayer(layer: Layer, layerPath: string | undefined, original: Handle
         const active = activeContext();
         return withContext(trace.setSpan(active, parentSpan), () => next.apply(this, nextArgs));
       };
+      args[nextIdx] = otelkitNext;
+      // express gives a layer the very function it keeps in req.next, and code relies on that:
+      // res.format() passes req.next to the chosen handler, which may compare it with its own
+      // next (express's own tests do). The layer sees the wrapper in both places until it calls
+      // it; upstream's wrapper replaces only the argument.
+      if (req.next === next) req.next = otelkitNext;
     }
     try {
       return withContext(spanContext, () => original.apply(this, args));
