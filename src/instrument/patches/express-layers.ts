@@ -9,6 +9,7 @@ import { SpanStatusCode, trace, type Context, type Span, type Tracer } from '@op
 import { getRPCMetadata, RPCType, type RPCMetadata } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { activeContext, withContext } from '../../trace/context-access';
+import { upstreamHas } from './upstream-members';
 
 type Handle = ((this: unknown, ...args: unknown[]) => unknown) & { stack?: Layer[] };
 
@@ -158,9 +159,13 @@ interface ExpressInternals {
   _applyPatch(layer: Layer, layerPath: string | undefined): void;
 }
 
-/** Replaces the express instrumentation's layer wrapper with otelkit's. */
-export function useOwnLayerWrapper(instrumentation: Instrumentation, opts: LayerOptions): void {
+/**
+ * Replaces the express instrumentation's layer wrapper with otelkit's. False (said once on
+ * stderr) when the instrumentation has no such wrapper to replace: upstream's stays.
+ */
+export function useOwnLayerWrapper(instrumentation: Instrumentation, opts: LayerOptions): boolean {
   const inst = instrumentation as unknown as ExpressInternals;
+  if (!upstreamHas('express-layers', '@opentelemetry/instrumentation-express', inst, ['_applyPatch'], ['tracer'])) return false;
   inst._applyPatch = (layer, layerPath) => {
     if (layer[kPatched]) return;
     layer[kPatched] = true;
@@ -178,6 +183,7 @@ export function useOwnLayerWrapper(instrumentation: Instrumentation, opts: Layer
       });
     }
   };
+  return true;
 }
 
 /**

@@ -16,6 +16,7 @@
 import Module = require('node:module');
 import { diag, SpanKind, trace, TraceFlags, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { activeContext, withContext } from '../../trace/context-access';
+import { reportPatchNotApplied, upstreamHas } from './upstream-members';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 type Serializer = (command: string, args: unknown[]) => string | undefined | null;
@@ -52,12 +53,19 @@ function upstreamSerializer(): Serializer | undefined {
   }
 }
 
-/** Replaces the instrumentation's patch of a client's sendCommand, before node-redis loads. */
-export function redisCommandSpans(inst: RedisV4V5Internals): void {
+/**
+ * Replaces the instrumentation's patch of a client's sendCommand, before node-redis loads. False
+ * (said once on stderr) when a member it needs is gone: upstream's patch stays.
+ */
+export function redisCommandSpans(inst: RedisV4V5Internals): boolean {
+  const pkg = '@opentelemetry/instrumentation-redis';
+  if (!upstreamHas('redis-commands', pkg, inst, ['_getPatchRedisClientSendCommand', '_endSpanWithResponse', 'getConfig'], ['tracer', '_diag'])) return false;
   const upstreamPatch = inst._getPatchRedisClientSendCommand;
-  if (typeof upstreamPatch !== 'function' || typeof inst._endSpanWithResponse !== 'function' || typeof inst.getConfig !== 'function') return;
   const defaultSerializer = upstreamSerializer();
-  if (defaultSerializer === undefined) return;
+  if (defaultSerializer === undefined) {
+    reportPatchNotApplied('redis-commands', `@opentelemetry/redis-common's defaultDbStatementSerializer not found from ${pkg}`);
+    return false;
+  }
   inst._getPatchRedisClientSendCommand = function (this: RedisV4V5Internals) {
     const traced = upstreamPatch.call(inst);
     return (original: Fn): Fn => {
@@ -102,4 +110,5 @@ export function redisCommandSpans(inst: RedisV4V5Internals): void {
       };
     };
   };
+  return true;
 }

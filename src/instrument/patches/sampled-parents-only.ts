@@ -12,6 +12,7 @@ import { hrTime } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { activeContext } from '../../trace/context-access';
 import { redisCommandSpans, type RedisV4V5Internals } from './redis-commands';
+import { upstreamHas } from './upstream-members';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -30,15 +31,17 @@ interface IORedisInternals {
 
 /**
  * Applies the shortcut to the instrumentations that have one. Only valid when the sampler drops
- * the children of unsampled parents (parentbased_* and always_off): the caller checks.
+ * the children of unsampled parents (parentbased_* and always_off): the caller checks. A patch
+ * whose upstream members are gone is not applied (said once on stderr): upstream's path stays.
  */
 export function sampledParentsOnly(name: string, instrumentation: Instrumentation): void {
   if (name === 'redis') {
     // The package's class delegates node-redis v4/v5 to an inner instrumentation.
-    const inst = (instrumentation as unknown as { instrumentationV4_V5?: RedisInternals }).instrumentationV4_V5;
-    if (inst === undefined) return;
+    const outer = instrumentation as unknown as { instrumentationV4_V5?: RedisInternals };
+    if (!upstreamHas('redis-sampled-parents', '@opentelemetry/instrumentation-redis', outer, [], ['instrumentationV4_V5'])) return;
+    const inst = outer.instrumentationV4_V5 as RedisInternals;
+    if (!upstreamHas('redis-sampled-parents', '@opentelemetry/instrumentation-redis (instrumentationV4_V5)', inst, ['_traceClientCommand'])) return;
     const traced = inst._traceClientCommand;
-    if (typeof traced !== 'function') return;
     inst._traceClientCommand = function (this: RedisInternals, original, self, args, commandArgs) {
       if (parentUnsampled()) return original.apply(self, args as unknown as unknown[]);
       return traced.call(this, original, self, args, commandArgs);
@@ -49,8 +52,8 @@ export function sampledParentsOnly(name: string, instrumentation: Instrumentatio
     bypassPg(instrumentation as unknown as PgInternals);
   } else if (name === 'ioredis') {
     const inst = instrumentation as unknown as IORedisInternals;
+    if (!upstreamHas('ioredis-sampled-parents', '@opentelemetry/instrumentation-ioredis', inst, ['_traceSendCommand'])) return;
     const wrap = inst._traceSendCommand;
-    if (typeof wrap !== 'function') return;
     inst._traceSendCommand = function (this: IORedisInternals, original, moduleVersion) {
       const tracedSend = wrap.call(this, original, moduleVersion);
       return function sendCommand(this: unknown): unknown {
@@ -122,9 +125,9 @@ function untracedQuery(plugin: PgInternals, original: Fn, client: PgClient, args
 }
 
 function bypassPg(inst: PgInternals): void {
+  if (!upstreamHas('pg-sampled-parents', '@opentelemetry/instrumentation-pg', inst, ['_getClientQueryPatch', '_getPoolConnectPatch', '_setPoolConnectEventListeners', 'recordOperationDuration'])) return;
   const makeQuery = inst._getClientQueryPatch;
   const makeConnect = inst._getPoolConnectPatch;
-  if (typeof makeQuery !== 'function' || typeof makeConnect !== 'function' || typeof inst.recordOperationDuration !== 'function' || typeof inst._setPoolConnectEventListeners !== 'function') return;
   // Upstream builds each patch from these factories when pg (or pg-pool) is loaded, after this.
   inst._getClientQueryPatch = () => {
     const patch = makeQuery.call(inst);

@@ -1,0 +1,151 @@
+// Drift fails loudly. Each of otelkit's patches of an upstream instrumentation, against the
+// pinned version: the private members it replaces or calls exist, and upstream still calls
+// them, so the patch takes effect (a member moved by an upgrade fails here, not silently in
+// production). And when a member is missing, the patch stays out, says so once on stderr and
+// leaves upstream's behaviour as it was. Members and pins: ARCHITECTURE.md section 4.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { ROOT } from './support/app.mjs';
+
+const require = createRequire(path.join(ROOT, 'package.json'));
+const { setupDiag } = require('./dist/diag.js');
+const { useOwnLayerWrapper } = require('./dist/instrument/patches/express-layers.js');
+const { sampledParentsOnly } = require('./dist/instrument/patches/sampled-parents-only.js');
+const { redisCommandSpans } = require('./dist/instrument/patches/redis-commands.js');
+
+/** What otelkit says on stderr while fn runs, as parsed JSON lines. */
+function stderrOf(fn) {
+  const lines = [];
+  setupDiag('warn', (line) => lines.push(JSON.parse(line)));
+  try {
+    fn();
+  } finally {
+    setupDiag('warn');
+  }
+  return lines;
+}
+
+/** Wraps obj[name] with a call counter (after otelkit's patch replaced it); returns the counter. */
+function countCalls(obj, name) {
+  const counter = { calls: 0 };
+  const fn = obj[name];
+  obj[name] = function (...args) {
+    counter.calls++;
+    return fn.apply(this, args);
+  };
+  return counter;
+}
+
+/** The instrumentation, constructed disabled, then enabled after `patch` ran (as otelkit's loader does). */
+function instrumentation(pkg, cls, config = {}) {
+  const Cls = require(pkg)[cls];
+  return new Cls({ ...config, enabled: false });
+}
+
+test('express-layers: _applyPatch and tracer exist, and express layers get otelkit\'s wrapper', () => {
+  const inst = instrumentation('@opentelemetry/instrumentation-express', 'ExpressInstrumentation');
+  const upstream = inst._applyPatch;
+  assert.deepEqual(stderrOf(() => assert.equal(useOwnLayerWrapper(inst, { layerSpans: true }), true)), []);
+  assert.notEqual(inst._applyPatch, upstream);
+  const calls = countCalls(inst, '_applyPatch');
+  inst.enable();
+  try {
+    const express = require('express');
+    const app = express();
+    app.use(function mw(_req, _res, next) {
+      next();
+    });
+    app.get('/x', (_req, res) => res.end());
+    assert.ok(calls.calls >= 2, `upstream called _applyPatch for the new layers (${calls.calls})`);
+    const mw = app._router.stack.find((l) => l.name === 'mw');
+    assert.equal(mw.handle.name, 'otelkitLayer', 'the middleware layer runs through otelkit\'s wrapper');
+  } finally {
+    inst.disable();
+  }
+});
+
+test('redis: instrumentationV4_V5, _traceClientCommand and the sendCommand factory exist, and node-redis runs through them', async () => {
+  const outer = instrumentation('@opentelemetry/instrumentation-redis', 'RedisInstrumentation');
+  const inner = outer.instrumentationV4_V5;
+  const before = { trace: inner._traceClientCommand, factory: inner._getPatchRedisClientSendCommand };
+  assert.deepEqual(stderrOf(() => sampledParentsOnly('redis', outer)), []);
+  assert.notEqual(inner._traceClientCommand, before.trace, 'the unsampled-parent shortcut is installed');
+  assert.notEqual(inner._getPatchRedisClientSendCommand, before.factory, 'the own command path is installed');
+  const factory = countCalls(inner, '_getPatchRedisClientSendCommand');
+  const traced = countCalls(inner, '_traceClientCommand');
+  outer.enable();
+  try {
+    const { createClient } = require('redis');
+    assert.ok(factory.calls >= 1, 'upstream patched sendCommand from the factory otelkit replaced');
+    // A closed client: no server needed; without a parent the command takes upstream's path.
+    await assert.rejects(createClient().sendCommand(['PING']));
+    assert.equal(traced.calls, 1, 'the command ran through _traceClientCommand');
+  } finally {
+    outer.disable();
+  }
+});
+
+test('ioredis: _traceSendCommand exists and wraps ioredis\'s sendCommand', () => {
+  const inst = instrumentation('@opentelemetry/instrumentation-ioredis', 'IORedisInstrumentation');
+  const before = inst._traceSendCommand;
+  assert.deepEqual(stderrOf(() => sampledParentsOnly('ioredis', inst)), []);
+  assert.notEqual(inst._traceSendCommand, before);
+  const calls = countCalls(inst, '_traceSendCommand');
+  inst.enable();
+  try {
+    const Redis = require('ioredis');
+    assert.equal(calls.calls, 1, 'upstream wrapped sendCommand through the member otelkit replaced');
+    assert.equal(Redis.prototype.sendCommand.name, 'sendCommand');
+  } finally {
+    inst.disable();
+  }
+});
+
+test('pg: the query and pool-connect factories, the pool listeners and the duration recorder exist, and pg is patched through them', () => {
+  const inst = instrumentation('@opentelemetry/instrumentation-pg', 'PgInstrumentation', { requireParentSpan: true });
+  const before = { query: inst._getClientQueryPatch, connect: inst._getPoolConnectPatch };
+  assert.deepEqual(stderrOf(() => sampledParentsOnly('pg', inst)), []);
+  assert.equal(typeof inst._setPoolConnectEventListeners, 'function');
+  assert.equal(typeof inst.recordOperationDuration, 'function');
+  assert.notEqual(inst._getClientQueryPatch, before.query);
+  assert.notEqual(inst._getPoolConnectPatch, before.connect);
+  const query = countCalls(inst, '_getClientQueryPatch');
+  const connect = countCalls(inst, '_getPoolConnectPatch');
+  inst.enable();
+  try {
+    const pg = require('pg');
+    assert.ok(query.calls >= 1, 'upstream patched Client.prototype.query from the factory otelkit replaced');
+    assert.ok(connect.calls >= 1, 'upstream patched Pool.prototype.connect from the factory otelkit replaced');
+    assert.equal(pg.Client.prototype.query.name, 'query');
+  } finally {
+    inst.disable();
+  }
+});
+
+test('a patch whose upstream member is gone is not applied, said once on stderr, and upstream\'s behaviour stays', () => {
+  // Each stand-in lacks one member the patch needs; the others are functions, as upstream's.
+  const fn = () => {};
+  const cases = [
+    ['express-layers', () => ({ tracer: {} }), (o) => useOwnLayerWrapper(o, { layerSpans: true }), '_applyPatch'],
+    ['redis-sampled-parents', () => ({ instrumentationV4_V5: { _getPatchRedisClientSendCommand: fn } }), (o) => sampledParentsOnly('redis', o), '_traceClientCommand'],
+    ['redis-commands', () => ({ tracer: {}, _diag: {}, getConfig: fn, _getPatchRedisClientSendCommand: fn }), (o) => redisCommandSpans(o), '_endSpanWithResponse'],
+    ['ioredis-sampled-parents', () => ({ _patchSendCommand: fn }), (o) => sampledParentsOnly('ioredis', o), '_traceSendCommand'],
+    ['pg-sampled-parents', () => ({ _getClientQueryPatch: fn, _getPoolConnectPatch: fn, recordOperationDuration: fn }), (o) => sampledParentsOnly('pg', o), '_setPoolConnectEventListeners'],
+  ];
+  for (const [patch, make, apply, missing] of cases) {
+    const first = make();
+    const before = Object.entries(first);
+    const lines = stderrOf(() => {
+      const result = apply(first);
+      if (result !== undefined) assert.equal(result, false, `${patch} says it did not apply`);
+      apply(make());
+    });
+    assert.equal(lines.length, 1, `${patch}: one line for two attempts: ${JSON.stringify(lines)}`);
+    assert.equal(lines[0].level, 'error');
+    assert.match(lines[0].msg, new RegExp(`${patch} patch is not applied .*${missing}.*upstream's behaviour is kept`));
+    // Nothing of upstream's was replaced or added: the same members, the same functions.
+    assert.deepEqual(Object.entries(first), before, `${patch}: the instrumentation is as it was`);
+  }
+});
