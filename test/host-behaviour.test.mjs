@@ -1,8 +1,9 @@
-// The host's behaviour is untouched: applications built on express 4 give the same answers under
-// the preload (development: every request sampled, express layer spans on) as without it. Each
-// case runs one fixture twice, plain and under the preload, sends both the same requests and
-// compares status, headers (all but Date) and body. The preloaded run must also show the
-// instrumentation really ran (layer spans), or the comparison would prove nothing.
+// The host's behaviour is untouched: applications built on express 4 and koa 2 give the same
+// answers under the preload (development: every request sampled, express layer spans on) as
+// without it. Each case runs one fixture twice, plain and under the preload, sends both the same
+// requests and compares status, headers (all but Date) and body. The preloaded run must also
+// show the instrumentation really ran (layer spans, middleware spans), or the comparison would
+// prove nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { receiverPerFile } from './support/receiver-per-file.mjs';
@@ -78,4 +79,16 @@ test('express 4 res.format(): q-values, wildcards, charsets, .default and the ne
   assert.equal(answers.find((a) => a.path === '/mw' && a.sent.accept === 'image/png').status, 406);
   // The preloaded app did make layer spans: otelkit's layer wrapper was in the way of each request.
   await shared.rec.waitFor((r) => r.spans.some((s) => s.attributes['express.name'] === 'negotiate'), { timeoutMs: 15000 });
+});
+
+test('koa 2: app.use() rejects what is not middleware with koa\'s own error; the middleware chain answers as without otelkit', async () => {
+  const answers = await sameAnswers('host-koa.js', [['/use-errors'], ['/chain'], ['/teapot'], ['/sync-throw'], ['/chain']]);
+  const { useErrors } = JSON.parse(answers[0].body);
+  assert.equal(useErrors.length, 8);
+  for (const u of useErrors) assert.equal(u.thrown, 'TypeError: middleware must be a function!', `app.use(${u.value})`);
+  assert.deepEqual(JSON.parse(answers[1].body).order, ['a', 'b', 'c']);
+  assert.equal(answers[2].status, 418);
+  assert.equal(answers[3].status, 500);
+  // The koa instrumentation was active: middleware spans in the preloaded app's traces.
+  await shared.rec.waitFor((r) => r.spans.some((s) => s.attributes['koa.type'] === 'middleware'), { timeoutMs: 15000 });
 });

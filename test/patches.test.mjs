@@ -12,6 +12,7 @@ import { ROOT } from './support/app.mjs';
 const require = createRequire(path.join(ROOT, 'package.json'));
 const { setupDiag } = require('./dist/diag.js');
 const { useOwnLayerWrapper } = require('./dist/instrument/patches/express-layers.js');
+const { koaUseChecksItsArgument } = require('./dist/instrument/patches/koa-use.js');
 const { sampledParentsOnly } = require('./dist/instrument/patches/sampled-parents-only.js');
 const { redisCommandSpans } = require('./dist/instrument/patches/redis-commands.js');
 
@@ -61,6 +62,24 @@ test('express-layers: _applyPatch and tracer exist, and express layers get otelk
     assert.ok(calls.calls >= 2, `upstream called _applyPatch for the new layers (${calls.calls})`);
     const mw = app._router.stack.find((l) => l.name === 'mw');
     assert.equal(mw.handle.name, 'otelkitLayer', 'the middleware layer runs through otelkit\'s wrapper');
+  } finally {
+    inst.disable();
+  }
+});
+
+test('koa-use: _getKoaUsePatch exists and is what patches koa\'s use()', () => {
+  const inst = instrumentation('@opentelemetry/instrumentation-koa', 'KoaInstrumentation');
+  assert.deepEqual(stderrOf(() => assert.equal(koaUseChecksItsArgument(inst), true)), []);
+  const calls = countCalls(inst, '_getKoaUsePatch');
+  inst.enable();
+  try {
+    const Koa = require('koa');
+    assert.equal(calls.calls, 1, 'upstream built its use() patch from the member otelkit replaced');
+    const app = new Koa();
+    assert.throws(() => app.use(null), /^TypeError: middleware must be a function!$/);
+    const mw = async () => {};
+    app.use(mw);
+    assert.notEqual(app.middleware[0], mw, 'a function still goes through upstream\'s patch (wrapped for spans)');
   } finally {
     inst.disable();
   }
@@ -129,6 +148,7 @@ test('a patch whose upstream member is gone is not applied, said once on stderr,
   const fn = () => {};
   const cases = [
     ['express-layers', () => ({ tracer: {} }), (o) => useOwnLayerWrapper(o, { layerSpans: true }), '_applyPatch'],
+    ['koa-use', () => ({}), (o) => koaUseChecksItsArgument(o), '_getKoaUsePatch'],
     ['redis-sampled-parents', () => ({ instrumentationV4_V5: { _getPatchRedisClientSendCommand: fn } }), (o) => sampledParentsOnly('redis', o), '_traceClientCommand'],
     ['redis-commands', () => ({ tracer: {}, _diag: {}, getConfig: fn, _getPatchRedisClientSendCommand: fn }), (o) => redisCommandSpans(o), '_endSpanWithResponse'],
     ['ioredis-sampled-parents', () => ({ _patchSendCommand: fn }), (o) => sampledParentsOnly('ioredis', o), '_traceSendCommand'],

@@ -19,6 +19,7 @@ import { trackWinstonErrors } from './patches/winston-errors';
 import { captureKoaErrors } from './patches/koa-errors';
 import type { LoggedErrorHook } from '../logs/logging-state';
 import { guard } from '../diag';
+import { koaUseChecksItsArgument } from './patches/koa-use';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
 import { connectsOutsideRequestsUntraced } from './patches/pg-connections';
 
@@ -91,6 +92,8 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     if (name === 'winston' && loggedError !== undefined) guard('winston-errors', 'tracking errors logged with winston', () => trackWinstonErrors(loggedError));
     // Their sockets neither: no orphan tcp.connect or dns.lookup roots (pg-connections.ts).
     if (name === 'pg' && config.instrumentations.pgRequireParentSpan) connectsOutsideRequestsUntraced(instrumentation);
+    // The application's own koa behaves as it does without otelkit (see the patch).
+    if (name === 'koa') koaUseChecksItsArgument(instrumentation);
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
     if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
   };
