@@ -1,9 +1,10 @@
-// The host's behaviour is untouched: applications built on express 4 and koa 2 give the same
-// answers under the preload (development: every request sampled, express layer spans on) as
-// without it. Each case runs one fixture twice, plain and under the preload, sends both the same
-// requests and compares status, headers (all but Date) and body. The preloaded run must also
-// show the instrumentation really ran (layer spans, middleware spans), or the comparison would
-// prove nothing.
+// The host's behaviour is untouched: applications built on express 4, koa 2 and winston 3 give
+// the same answers under the preload (development: every request sampled, express layer spans
+// on) as without it. Each case runs one fixture twice, plain and under the preload, sends both
+// the same requests and compares status, headers (all but Date) and body; winston's fixture
+// compares what the application can observe of its loggers and winston's own stderr. The
+// preloaded run must also show the instrumentation really ran (layer spans, middleware spans,
+// the application's log records on OTLP), or the comparison would prove nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { receiverPerFile } from './support/receiver-per-file.mjs';
@@ -91,4 +92,38 @@ test('koa 2: app.use() rejects what is not middleware with koa\'s own error; the
   assert.equal(answers[3].status, 500);
   // The koa instrumentation was active: middleware spans in the preloaded app's traces.
   await shared.rec.waitFor((r) => r.spans.some((s) => s.attributes['koa.type'] === 'middleware'), { timeoutMs: 15000 });
+});
+
+/** Runs the winston fixture; its one JSON line and winston's own stderr lines (otelkit's JSON lines left out). */
+async function winstonRun(preloaded) {
+  const app = launch('host-winston.js', preloaded);
+  const { code } = await app.exited;
+  assert.equal(code, 0, app.out.stderr);
+  const stderr = app.out.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{"time"'));
+  return { observed: JSON.parse(app.out.stdout.trim()), stderr };
+}
+
+test('winston 3: the application\'s loggers, their transports and records are as without otelkit, and still reach OTLP', async () => {
+  const plain = await winstonRun(false);
+  const preloaded = await winstonRun(true);
+  assert.deepEqual(preloaded.observed, plain.observed);
+  assert.deepEqual(preloaded.stderr, plain.stderr);
+  // What was compared is what the application sees: its own transport only, records without
+  // extra enumerable keys, and winston's warning about the logger without transports.
+  assert.deepEqual(plain.observed.applicationArray, ['Keep']);
+  assert.deepEqual(plain.observed.loggerTransports, ['Keep']);
+  assert.deepEqual(plain.observed.bareTransports, []);
+  assert.deepEqual(plain.observed.records.map((r) => r.message), ['order placed', 'stock low']);
+  assert.ok(plain.stderr.some((l) => l.includes('Attempt to write logs with no transports')), plain.stderr.join('\n'));
+  // The bridge still carries the application's records to OTLP, each once, with its attributes
+  // and level; the one below the logger's level is not sent.
+  const bodies = ['order placed', 'stock low', 'nobody is listening'];
+  await shared.rec.waitFor((r) => bodies.every((b) => r.logs.some((l) => l.body === b)), { timeoutMs: 15000 });
+  await new Promise((r) => setTimeout(r, 200));
+  const appLogs = shared.rec.logs.filter((l) => l.scope?.name === '@opentelemetry/winston-transport');
+  assert.deepEqual(appLogs.map((l) => l.body).sort(), [...bodies].sort());
+  const placed = appLogs.find((l) => l.body === 'order placed');
+  assert.equal(placed.attributes.orderId, 42);
+  assert.equal(placed.severityText, 'info');
+  assert.equal(appLogs.find((l) => l.body === 'stock low').severityText, 'warn');
 });

@@ -13,6 +13,7 @@ const require = createRequire(path.join(ROOT, 'package.json'));
 const { setupDiag } = require('./dist/diag.js');
 const { useOwnLayerWrapper } = require('./dist/instrument/patches/express-layers.js');
 const { koaUseChecksItsArgument } = require('./dist/instrument/patches/koa-use.js');
+const { winstonLeavesLoggersAlone } = require('./dist/instrument/patches/winston-loggers.js');
 const { sampledParentsOnly } = require('./dist/instrument/patches/sampled-parents-only.js');
 const { redisCommandSpans } = require('./dist/instrument/patches/redis-commands.js');
 
@@ -85,6 +86,46 @@ test('koa-use: _getKoaUsePatch exists and is what patches koa\'s use()', () => {
   }
 });
 
+test('winston-loggers: the members exist; a logger keeps its transports and its records reach the logs API once', async () => {
+  const { logs } = require('@opentelemetry/api-logs');
+  const { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter } = require('@opentelemetry/sdk-logs');
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
+  logs.setGlobalLoggerProvider(provider);
+  const inst = instrumentation('@opentelemetry/instrumentation-winston', 'WinstonInstrumentation');
+  assert.deepEqual(stderrOf(() => assert.equal(winstonLeavesLoggersAlone(inst, () => false), true)), []);
+  const writes = countCalls(inst, '_getPatchedWrite');
+  const configures = countCalls(inst, '_getPatchedConfigure');
+  inst.enable();
+  try {
+    const winston = require('winston');
+    assert.equal(writes.calls, 1, 'upstream built its write() patch from the member otelkit replaced');
+    assert.equal(configures.calls, 1, 'upstream built its configure() patch from the member otelkit replaced');
+    const seen = [];
+    const Transport = require('winston-transport');
+    const own = new (class extends Transport {
+      log(info, cb) {
+        seen.push(info);
+        cb();
+      }
+    })();
+    const transports = [own];
+    const logger = winston.createLogger({ transports });
+    logger.info('drift check', { n: 1 });
+    logger.debug('below the level');
+    assert.equal(transports.length, 1);
+    assert.deepEqual(logger.transports, [own]);
+    assert.equal(seen.length, 1);
+    assert.equal(Object.prototype.propertyIsEnumerable.call(seen[0], Symbol.for('opentelemetry.js.contrib.winston.context')), false);
+    await provider.forceFlush();
+    const records = exporter.getFinishedLogRecords();
+    assert.deepEqual(records.map((r) => [r.body, r.severityText, r.attributes.n]), [['drift check', 'info', 1]]);
+  } finally {
+    inst.disable();
+    logs.disable();
+  }
+});
+
 test('redis: instrumentationV4_V5, _traceClientCommand and the sendCommand factory exist, and node-redis runs through them', async () => {
   const outer = instrumentation('@opentelemetry/instrumentation-redis', 'RedisInstrumentation');
   const inner = outer.instrumentationV4_V5;
@@ -149,6 +190,7 @@ test('a patch whose upstream member is gone is not applied, said once on stderr,
   const cases = [
     ['express-layers', () => ({ tracer: {} }), (o) => useOwnLayerWrapper(o, { layerSpans: true }), '_applyPatch'],
     ['koa-use', () => ({}), (o) => koaUseChecksItsArgument(o), '_getKoaUsePatch'],
+    ['winston-loggers', () => ({ getConfig: () => ({}), _getPatchedWrite: fn, _handleLogCorrelation: fn }), (o) => winstonLeavesLoggersAlone(o, () => false), '_getPatchedConfigure'],
     ['redis-sampled-parents', () => ({ instrumentationV4_V5: { _getPatchRedisClientSendCommand: fn } }), (o) => sampledParentsOnly('redis', o), '_traceClientCommand'],
     ['redis-commands', () => ({ tracer: {}, _diag: {}, getConfig: fn, _getPatchRedisClientSendCommand: fn }), (o) => redisCommandSpans(o), '_endSpanWithResponse'],
     ['ioredis-sampled-parents', () => ({ _patchSendCommand: fn }), (o) => sampledParentsOnly('ioredis', o), '_traceSendCommand'],

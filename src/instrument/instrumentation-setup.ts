@@ -13,6 +13,7 @@ import type { AfterActivate, ConfigFor, InstrumentationSpec } from '../loading/l
 import { databaseTracerProvider } from '../trace/database-tracer';
 import type { SpanTarget } from '../trace/own-span';
 import { instrumentServer, type ServerInstrumentationOptions } from './http-server';
+import { isOtelkitLogger } from '../logs/logger';
 import { useOwnLayerWrapper } from './patches/express-layers';
 import { captureExpressErrors } from './patches/express-errors';
 import { trackWinstonErrors } from './patches/winston-errors';
@@ -22,6 +23,7 @@ import { guard } from '../diag';
 import { koaUseChecksItsArgument } from './patches/koa-use';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
 import { connectsOutsideRequestsUntraced } from './patches/pg-connections';
+import { winstonLeavesLoggersAlone } from './patches/winston-loggers';
 
 /** The instrumentations whose spans are the children of sampled requests' spans, under a parent-based sampler. */
 const DATABASE_CLIENTS = new Set(['redis', 'ioredis', 'pg']);
@@ -92,8 +94,9 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     if (name === 'winston' && loggedError !== undefined) guard('winston-errors', 'tracking errors logged with winston', () => trackWinstonErrors(loggedError));
     // Their sockets neither: no orphan tcp.connect or dns.lookup roots (pg-connections.ts).
     if (name === 'pg' && config.instrumentations.pgRequireParentSpan) connectsOutsideRequestsUntraced(instrumentation);
-    // The application's own koa behaves as it does without otelkit (see the patch).
+    // The application's own koa and winston behave as they do without otelkit (see each patch).
     if (name === 'koa') koaUseChecksItsArgument(instrumentation);
+    if (name === 'winston') winstonLeavesLoggersAlone(instrumentation, isOtelkitLogger);
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
     if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
   };

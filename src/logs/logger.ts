@@ -43,6 +43,11 @@ type TransportStream = Parameters<Winston.Logger['add']>[0];
 
 let LoggerClass: (new (opts?: Winston.LoggerOptions) => OtelkitLogger) | undefined;
 
+/** Whether a winston logger is one of otelkit's (they emit to OTLP themselves). */
+export function isOtelkitLogger(logger: unknown): boolean {
+  return LoggerClass !== undefined && logger instanceof LoggerClass;
+}
+
 function isOtelTransport(t: unknown): boolean {
   // By constructor name: the application may have its own copy of @opentelemetry/winston-transport.
   const ctor = (t as { constructor?: { name?: unknown } } | null)?.constructor;
