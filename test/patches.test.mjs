@@ -126,6 +126,22 @@ test('winston-loggers: the members exist; a logger keeps its transports and its 
   }
 });
 
+test('winston-records: a winston whose Logger has no _transform of its own gets upstream\'s transport, said once', () => {
+  const inst = instrumentation('@opentelemetry/instrumentation-winston', 'WinstonInstrumentation');
+  assert.equal(winstonLeavesLoggersAlone(inst, () => false), true);
+  const configured = [];
+  const configure = inst._getPatchedConfigure()(function (options) {
+    configured.push(options);
+  });
+  const lines = stderrOf(() => {
+    configure.call({}, { transports: [] });
+    configure.call(Object.create(null), {});
+  });
+  assert.equal(lines.length, 1, JSON.stringify(lines));
+  assert.match(lines[0].msg, /winston-records patch is not applied/);
+  assert.deepEqual(configured.map((o) => o.transports.map((t) => t.constructor.name)), [['OpenTelemetryTransportV3'], ['OpenTelemetryTransportV3']]);
+});
+
 test('redis: instrumentationV4_V5, _traceClientCommand and the sendCommand factory exist, and node-redis runs through them', async () => {
   const outer = instrumentation('@opentelemetry/instrumentation-redis', 'RedisInstrumentation');
   const inner = outer.instrumentationV4_V5;

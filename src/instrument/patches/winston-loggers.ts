@@ -113,15 +113,20 @@ export function winstonLeavesLoggersAlone(instrumentation: Instrumentation, isOw
     transport.log(record, noop);
   };
 
-  /** Wraps _transform and push of winston's Logger.prototype, once, found from a logger. */
-  const tap = (logger: object): void => {
+  /**
+   * Wraps _transform and push of winston's Logger.prototype, once, found from a logger. False
+   * when this winston has no such prototype (the application's winston is not pinned by us).
+   */
+  const tap = (logger: object): boolean => {
     let proto: object | null = Object.getPrototypeOf(logger) as object | null;
     while (proto !== null && !Object.prototype.hasOwnProperty.call(proto, '_transform')) proto = Object.getPrototypeOf(proto) as object | null;
-    if (proto === null || tapped.has(proto)) return;
+    if (proto === null) return false;
+    const p = proto as { _transform: unknown; push: unknown };
+    if (typeof p._transform !== 'function' || typeof p.push !== 'function') return false;
+    if (tapped.has(proto)) return true;
     tapped.add(proto);
-    const p = proto as { _transform: Fn; push: WinstonLogger['push'] };
-    const transform = p._transform;
-    const push = p.push;
+    const transform = p._transform as Fn;
+    const push = p.push as WinstonLogger['push'];
     p._transform = function _transform(this: unknown, info: unknown, ...rest: unknown[]): unknown {
       const outer = transforming;
       transforming = { logger: this, raw: info };
@@ -143,12 +148,18 @@ export function winstonLeavesLoggersAlone(instrumentation: Instrumentation, isOw
       }
       return push.call(this, chunk, encoding);
     };
+    return true;
   };
 
-  inst._getPatchedConfigure = () => (original: Fn): Fn =>
-    function configure(this: unknown, ...args: unknown[]): unknown {
-      if (this !== null && typeof this === 'object') tap(this);
-      return original.apply(this, args);
+  const upstreamConfigure = inst._getPatchedConfigure;
+  inst._getPatchedConfigure = () => (original: Fn): Fn => {
+    // Where the records cannot be taken from the logger, upstream's way stays: its transport.
+    const withTransport = upstreamConfigure.call(inst)(original);
+    return function configure(this: unknown, ...args: unknown[]): unknown {
+      if (this !== null && typeof this === 'object' && tap(this)) return original.apply(this, args);
+      reportPatchNotApplied('winston-records', "the application's winston Logger has no _transform and push of its own, so its records go through upstream's transport");
+      return withTransport.apply(this, args);
     };
+  };
   return true;
 }
