@@ -8,12 +8,12 @@
 // call, so trace/span ids are those of the span active when the application logged (record.ts).
 //
 // Exactly once on OTLP: our loggers emit to the OTel logs API themselves, and their add() refuses
-// OpenTelemetryTransportV3. @opentelemetry/instrumentation-winston patches Logger.prototype
-// .configure to push that transport into `options.transports` (which configure then add()s) and
-// Logger.prototype.write to inject trace fields; our subclass overrides write() and add(), so
-// neither patch ever touches our records. Loggers the application makes with winston.createLogger
-// are untouched by all this: the instrumentation (configured by winston-instrumentation-config.ts)
-// correlates and bridges them, one record each.
+// OpenTelemetryTransportV3 (upstream's configure() patch would push it into `options.transports`
+// where otelkit's own patch cannot take records from winston: instrument/patches/winston-loggers.ts,
+// which also skips our loggers). The instrumentation patches Logger.prototype.write to inject
+// trace fields; our subclass overrides write() and add(), so no patch touches our records. Loggers
+// the application makes with winston.createLogger are untouched by all this: the instrumentation
+// (configured by winston-instrumentation-config.ts) correlates and bridges them, one record each.
 import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
 import type * as Winston from 'winston';
 import type { LogLevel } from '../config/types';
