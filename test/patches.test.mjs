@@ -86,12 +86,63 @@ test('koa-use: _getKoaUsePatch exists and is what patches koa\'s use()', () => {
   }
 });
 
-test('winston-loggers: the members exist; a logger keeps its transports and its records reach the logs API once', async () => {
+/**
+ * Logs records of every shape through a logger with upstream's OpenTelemetryTransportV3 piped, as
+ * the application would pipe it: each record then reaches the logs API twice, through otelkit's
+ * bridge and through the piped transport, and the two must be equal in every field but the
+ * emission times.
+ */
+async function bridgeEqualsPipedTransport(winston, provider, exporter) {
+  const { context, trace, ROOT_CONTEXT } = require('@opentelemetry/api');
+  exporter.reset();
+  const { OpenTelemetryTransportV3 } = require('@opentelemetry/winston-transport');
+  const logger = winston.createLogger({
+    level: 'debug',
+    format: winston.format.combine(winston.format.errors({ stack: true }), winston.format.splat(), winston.format.json()),
+    transports: [new OpenTelemetryTransportV3()],
+  });
+  const child = logger.child({ component: 'billing' });
+  const err = Object.assign(new Error('card declined'), { code: 'E_CARD' });
+  const span = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 });
+  logger.info('plain');
+  logger.warn('with meta', { orderId: 7, nested: { a: [1, 2] }, 'otel.event.name': 'order.warned' });
+  logger.debug('splat %s and %d', 'text', 3);
+  logger.error('failed', err);
+  logger.error(err);
+  child.info('from a child', { extra: true });
+  logger.log({ level: 'info', message: 'as an object', tags: ['x'] });
+  logger.silly('below the level');
+  context.with(trace.setSpan(ROOT_CONTEXT, span), () => logger.info('inside a span'));
+  await provider.forceFlush();
+  const rows = exporter.getFinishedLogRecords().map((r) =>
+    JSON.stringify({
+      body: r.body,
+      severityNumber: r.severityNumber,
+      severityText: r.severityText,
+      attributes: r.attributes,
+      eventName: r.eventName,
+      spanContext: r.spanContext ?? null,
+      scope: r.instrumentationScope,
+      dropped: r.droppedAttributesCount,
+    }),
+  );
+  assert.equal(rows.length, 16, 'eight records at or above the level, each twice');
+  const counts = new Map();
+  for (const row of rows) counts.set(row, (counts.get(row) ?? 0) + 1);
+  for (const [row, n] of counts) assert.equal(n, 2, `emitted by the bridge and by the piped transport alike: ${row}`);
+  const inSpan = JSON.parse(rows.find((r) => r.includes('inside a span')));
+  assert.equal(inSpan.spanContext.spanId, 'b7ad6b7169203331');
+}
+
+test('winston-loggers: the members exist; a logger keeps its transports, its records reach the logs API once, as upstream\'s transport emits them', async () => {
   const { logs } = require('@opentelemetry/api-logs');
   const { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter } = require('@opentelemetry/sdk-logs');
   const exporter = new InMemoryLogRecordExporter();
   const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
   logs.setGlobalLoggerProvider(provider);
+  const { context } = require('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const inst = instrumentation('@opentelemetry/instrumentation-winston', 'WinstonInstrumentation');
   assert.deepEqual(stderrOf(() => assert.equal(winstonLeavesLoggersAlone(inst, () => false), true)), []);
   const writes = countCalls(inst, '_getPatchedWrite');
@@ -120,9 +171,11 @@ test('winston-loggers: the members exist; a logger keeps its transports and its 
     await provider.forceFlush();
     const records = exporter.getFinishedLogRecords();
     assert.deepEqual(records.map((r) => [r.body, r.severityText, r.attributes.n]), [['drift check', 'info', 1]]);
+    await bridgeEqualsPipedTransport(winston, provider, exporter);
   } finally {
     inst.disable();
     logs.disable();
+    context.disable();
   }
 });
 
