@@ -36,7 +36,7 @@ test('span attributes from a closed vocabulary are not scanned; their raw and fr
   assert.equal(out['http.route'], '/users/:email@domain');
   assert.equal(out['http.request.method'], 'GET');
   assertClean(out['http.request.method_original'], 'abc123secret', 'method_original');
-  assertClean(out['url.query'], 'hunter2', 'url.query');
+  assert.equal(out['url.query'], 'password=REDACTED', 'URL attributes carry the semantic conventions\' marker');
   assertClean(out['user_agent.original'], JWT, 'user agent');
   assert.equal(out.pin, REDACTED, 'a number under a sensitive key is still masked');
 });
@@ -50,6 +50,10 @@ const SENSITIVE_KEYS = [
   'proxy-authorization', 'auth', 'cookie', 'Cookie', 'set-cookie', 'Set-Cookie', 'session',
   'sessionId', 'session_id', 'creditCard', 'credit_card', 'card_number', 'cardNumber', 'cvv', 'CVC',
   'ssn', 'SSN', 'privateKey', 'private_key', 'credentials', 'jwt',
+  // issue 29: short whole-word terms, signatures, AWS key ids, qualifier words after the head
+  'pass', 'db_pass', 'otp', 'signature', 'X-Goog-Signature', 'AWSAccessKeyId', 'aws_access_key_id',
+  'aws_secret_access_key', 'x-amz-security-token', 'password_confirmation', 'password2', 'newPassword',
+  'password_hash', 'secret_key', 'sig', 'cvv2', 'social_security_number', 'otp_code', 'jsessionid',
   'http.request.header.authorization', 'http.request.header.x-api-key',
   // extraKeys: whole-word runs, separator- and case-insensitive
   'customer_ref', 'customerRef', 'x-customer-ref', 'pin', 'card_pin',
@@ -60,14 +64,16 @@ const ORDINARY_KEYS = [
   'orderId', 'userId', 'timestamp', 'author', 'keyboard', 'tokenizer', 'tokens_used',
   'gen_ai.usage.input_tokens', 'llm.token_count.prompt', 'classname', 'address_number', 'shipping',
   'publicKey', 'key', 'code', 'status', 'email', 'url.full', 'authored_by', 'oauth_provider',
+  // issue 29: a secret word that qualifies another head is not a secret
+  'session_count', 'secretary', 'authorization_status', 'cookie_consent', 'cookieConsent', 'password_changed_at',
+  'credential_type', 'token_type', 'bypass', 'spin', 'compass', 'sessions_active', 'passage', 'pinned',
 ];
 
 test('sensitive keys are recognised case- and separator-insensitively', () => {
   for (const k of SENSITIVE_KEYS) assert.equal(r.isSensitiveKey(k), true, k);
   for (const k of ORDINARY_KEYS) assert.equal(r.isSensitiveKey(k), false, k);
-  // cookieConsent is a sensitive key by the substring rule, but a boolean carries no secret
-  assert.equal(r.isSensitiveKey('cookieConsent'), true);
-  assert.deepEqual(r.redactValue({ cookieConsent: true }), { cookieConsent: true });
+  // under a sensitive key a boolean carries no secret
+  assert.deepEqual(r.redactValue({ cookie: true, cookieConsent: 'granted' }), { cookie: true, cookieConsent: 'granted' });
 });
 
 test('values under sensitive keys are replaced, wherever the key is', () => {
@@ -93,7 +99,7 @@ const SECRETS = [
   ['aws key', 'AKIAIOSFODNN7EXAMPLE'],
   ['aws session key', 'ASIAY34FZKBOKMUTVV7A'],
   ['pem', PEM],
-  ['visa', '4111111111111111'],
+  ['visa', 'card 4111111111111111'],
   ['visa spaced', '4111 1111 1111 1111'],
   ['mastercard dashed', '5555-5555-5555-4444'],
   ['amex grouped', '3782 822463 10005'],
@@ -352,7 +358,7 @@ test('RedactingSpanProcessor cleans span, event and link attributes and status b
   assert.equal(exported.name, 'GET /users/:id');
   assert.equal(exported.attributes['http.request.method'], 'GET');
   assert.equal(exported.attributes['http.response.status_code'], 500);
-  assert.equal(exported.attributes['url.full'], 'https://[REDACTED]@api.example.com/x?token=[REDACTED]&page=2');
+  assert.equal(exported.attributes['url.full'], 'https://REDACTED:REDACTED@api.example.com/x?token=REDACTED&page=2');
   assert.equal(exported.events[0].attributes.who, 'bob');
   assert.equal(exported.events[1].attributes['exception.type'], 'Error');
   assert.equal(err.message, 'charge failed for carol@example.com with 4111 1111 1111 1111', 'error object untouched');
