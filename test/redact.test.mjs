@@ -396,3 +396,98 @@ test('objects with very many keys are capped without throwing', () => {
   assert.ok(!JSON.stringify(out).includes('late-secret'));
   assert.ok(Object.keys(out).length <= 10_001);
 });
+
+// ---- issue 29: real-world shapes (item 5) and false positives (item 6) -----------------------
+
+const GHP = `ghp_${'a1B2c3D4e5'.repeat(3)}x9Y8z7`;
+const STRIPE = 'sk_live_51HqLyjWDarjtT1zdp7dcXYZ';
+const SLACK = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
+const GOOGLE = 'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q';
+
+test('issue 29 item 5: percent-encoding, free text, authorization schemes, pass=, vendor tokens, CLI flags', () => {
+  const cases = [
+    ['GET /signup?email=alice%40example.com&plan=pro', 'alice%40example.com'],
+    ['GET /x?api%5Fkey=Sup3rKeyValue&page=2', 'Sup3rKeyValue'],
+    ['GET /cb?redirect=https%3A%2F%2Fapp.example%2Fdone%3Ftoken%3DNest3dTok&x=1', 'Nest3dTok'],
+    ['login failed, password: Hunter2xyz', 'Hunter2xyz'],
+    ["options { user: 'bob', password: 'Hunter2xyz' }", 'Hunter2xyz'],
+    ["config {'secret': 'S3cretValue'}", 'S3cretValue'],
+    ['Authorization: Token Tok3nValue99', 'Tok3nValue99'],
+    ['proxy-authorization: Digest abcdef0123', 'abcdef0123'],
+    ['mysql connect host=db pass=Hunter2xyz', 'Hunter2xyz'],
+    ['started with --api-key=CliKey123 --port=80', 'CliKey123'],
+    [`push with ${GHP}`, GHP],
+    [`charge with ${STRIPE}`, STRIPE],
+    [`slack ${SLACK} posted`, SLACK],
+    [`maps key ${GOOGLE} in use`, GOOGLE],
+  ];
+  for (const [input, secret] of cases) {
+    const out = r.redactString(input);
+    assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
+    assert.ok(out.includes(REDACTED), `${input}: no marker in ${out}`);
+    assert.equal(r.redactString(out), out, `${input}: idempotent`);
+  }
+  assert.equal(r.redactString('Authorization: Token Tok3nValue99'), 'Authorization: Token [REDACTED]');
+  assert.equal(r.redactString("{ user: 'bob', password: 'x1' }"), "{ user: 'bob', password: '[REDACTED]' }");
+  assert.equal(r.redactString('started with --api-key=CliKey123 --port=80'), 'started with --api-key=[REDACTED] --port=80');
+  // prose with a secret word and no value shape stays
+  assert.equal(r.redactString('Error: password reset required'), 'Error: password reset required');
+});
+
+test('issue 29 item 5: keys pass, pin, otp, signature, aws_access_key_id are masked in objects and attributes', () => {
+  const input = { pass: 'a1', pin: 1234, otp: '654321', signature: 'c2lnbmF0dXJl', aws_access_key_id: 'AKIA-less-value', ok: 'kept' };
+  const out = r.redactValue(input);
+  assert.deepEqual(out, { pass: REDACTED, pin: REDACTED, otp: REDACTED, signature: REDACTED, aws_access_key_id: REDACTED, ok: 'kept' });
+  assert.deepEqual(r.redactAttributes({ 'app.otp': '123456', 'app.pin': '0000' }), { 'app.otp': REDACTED, 'app.pin': REDACTED });
+});
+
+test('issue 29 item 5: url.query and url.full use the semantic conventions\' REDACTED, and upstream\'s is left as it is', () => {
+  const q = 'AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D&Expires=1141889120&sig=s1g&X-Goog-Signature=g00g&page=2';
+  assert.equal(
+    r.redactAttributes({ 'url.query': q })['url.query'],
+    'AWSAccessKeyId=REDACTED&Signature=REDACTED&Expires=1141889120&sig=REDACTED&X-Goog-Signature=REDACTED&page=2',
+  );
+  const full = 'https://u:p4ss@bucket.s3.example.com/k?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=abc&page=2';
+  assert.equal(r.redactAttributes({ 'url.full': full })['url.full'], 'https://REDACTED:REDACTED@bucket.s3.example.com/k?AWSAccessKeyId=REDACTED&Signature=REDACTED&page=2');
+  const upstream = { 'url.full': 'https://REDACTED:REDACTED@h.example/p?sig=REDACTED&Signature=REDACTED&x=1', 'url.query': 'sig=REDACTED' };
+  assert.equal(r.redactAttributes(upstream), upstream, 'already redacted by upstream: same object back');
+});
+
+test('issue 29 item 5: span names are redacted', async () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new RedactingSpanProcessor(r), new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('names');
+  tracer.startSpan('send mail to alice@example.com').end();
+  tracer.startSpan('charge 4111 1111 1111 1111').end();
+  tracer.startSpan('GET /orders/:id').end();
+  await provider.forceFlush();
+  assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), ['send mail to [REDACTED]', 'charge [REDACTED]', 'GET /orders/:id']);
+  const fallback = { name: 'notify bob@example.com', attributes: {}, events: [], links: [], status: { code: 0 } };
+  new RedactingSpanProcessor(r).onEnd(fallback);
+  assert.equal(fallback.name, 'notify [REDACTED]');
+  await provider.shutdown();
+});
+
+test('issue 29 item 4: nested maps in attributes (log records) are walked', () => {
+  const attrs = { nested: { authorization: 'Bearer abcdef123456', deeper: [{ password: 'x1' }], ok: 1 }, msg: 'fine' };
+  const out = r.redactAttributes(attrs);
+  assert.deepEqual(out, { nested: { authorization: REDACTED, deeper: [{ password: REDACTED }], ok: 1 }, msg: 'fine' });
+  assert.equal(attrs.nested.authorization, 'Bearer abcdef123456', 'input untouched');
+});
+
+test('issue 29 item 6: 16-digit ids, compact timestamps, SSH remotes and harmless keys are kept', () => {
+  const kept = [
+    'order 4242424242424242 created', // Luhn-valid, Visa prefix, no card word
+    '{"orderId":"5555555555554444"}',
+    'batch 20261206123045123 done', // yyyyMMddHHmmssSSS
+    'at 20261206123045',
+    'git clone git@github.com:org/repo.git',
+    'remote git@gitlab.example.org:group/sub/repo',
+  ];
+  for (const s of kept) assert.equal(r.redactString(s), s);
+  const harmless = { session_count: 3, secretary: 'Ann', authorization_status: 'approved', cookie_consent: 'granted', password_changed_at: '2026-01-01', credential_type: 'oauth' };
+  assert.equal(r.redactValue(harmless), harmless);
+  // with a card word, or grouped, the same numbers are cards
+  assert.equal(r.redactString('card 4242424242424242 declined'), 'card [REDACTED] declined');
+  assert.equal(r.redactString('paid 4242 4242 4242 4242'), 'paid [REDACTED]');
+});

@@ -83,7 +83,8 @@ function cardSchemeValid(d: string): boolean {
 
 // Words that say the next number is a card: within CARD_CONTEXT_CHARS before an unseparated
 // candidate. Without one, a run of digits is an id (orders, payments, snowflakes) and is kept.
-const CARD_CONTEXT = /card|(?<![a-z])(?:cc|ccn|pan)(?![a-z])|visa|master|amex|american express|discover|jcb|diners|maestro|unionpay|credit|debit|payment/i;
+// "payment" and "order" are not among them: payment_id=4242... is an id.
+const CARD_CONTEXT = /card|(?<![a-z])(?:cc|ccn|pan)(?![a-z])|visa|mastercard|amex|american express|jcb|diners|maestro|unionpay|credit|debit/i;
 const CARD_CONTEXT_CHARS = 32;
 
 function looksLikeBasicCredentials(b64: string): boolean {
@@ -200,10 +201,12 @@ const COMMON_PASSES: readonly Pass[] = [
   },
   {
     // Also percent-encoded (a%40b.com in a query). user@host:path is an SSH/git remote, not an
-    // address, so a domain followed by ":" and a path character is not taken.
+    // address, so a domain followed by ":" and a path character is not taken. The local part
+    // takes RFC 5322's symbols; those that delimit a value around it (' / = ? { | }) only as its
+    // last character, so that key=alice@x.com keeps "key=".
     gate: '@',
     gate2: '%40',
-    re: /(?<![\w.%+-])[\w.%+-]{1,64}(?:@|%40)(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-]|:[\w~/.-])/g,
+    re: /(?<![\w.!#$%&*+^`~-])[\w.!#$%&*+^`~-]{0,63}[\w.!#$%&'*+/=?^`{|}~-](?:@|%40)(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-]|\.[A-Za-z0-9]|:[\w~/.-])/g,
     // REDACTED@host is a URL's userinfo already masked (REDACTED:REDACTED@host), not an address.
     replace: (m, ctx) => (m[0].startsWith('REDACTED@') ? undefined : ctx.marker),
   },
@@ -217,12 +220,12 @@ const COMMON_PASSES: readonly Pass[] = [
   COLON_PASS,
 ];
 
-// Card numbers: grouped 4-4-4-x or 4-6-5 with one separator, or a run of 12-19 digits, that
+// Card numbers: grouped 4-4-4-x, 4-4-4-4-x or 4-6-5 with one separator, or a run of 12-19 digits, that
 // carries a card scheme's issuer prefix and length and passes the Luhn check. A run without
 // separators is a card only after a card word (CARD_CONTEXT): about one in ten 16-digit ids
 // passes Luhn, and ids are far more common in telemetry than unformatted cards.
 const CARD_PASS: Pass = {
-  re: /(?<![\w.-])(?:[2-6]\d{11,18}|[2-6]\d{3}([ -])\d{4}\1\d{4}\1\d{1,7}|[2-6]\d{3}([ -])\d{6}\2\d{4,5})(?![\w-]|\.\d)/g,
+  re: /(?<![\w.-])(?:[2-6]\d{11,18}|[2-6]\d{3}([ -])\d{4}\1\d{4}(?:\1\d{4})?\1\d{1,7}|[2-6]\d{3}([ -])\d{6}\2\d{4,5})(?![\w-]|\.\d)/g,
   replace(m, ctx) {
     const grouped = m[1] !== undefined || m[2] !== undefined;
     const digits = grouped ? m[0].replace(/[ -]/g, '') : m[0];
