@@ -414,6 +414,8 @@ test('issue 29 item 5: percent-encoding, free text, authorization schemes, pass=
     ["config {'secret': 'S3cretValue'}", 'S3cretValue'],
     ['Authorization: Token Tok3nValue99', 'Tok3nValue99'],
     ['proxy-authorization: Digest abcdef0123', 'abcdef0123'],
+    ['Cookie: theme=dark; sid=S1dCookie9', 'S1dCookie9'],
+    ['Authorization: Digest username="bob", realm="api", response="6629fae49393a05397450978507c4ef1"', '6629fae4'],
     ['mysql connect host=db pass=Hunter2xyz', 'Hunter2xyz'],
     ['started with --api-key=CliKey123 --port=80', 'CliKey123'],
     [`push with ${GHP}`, GHP],
