@@ -44,7 +44,6 @@ function colonTrigger(s: string): boolean {
 
 // Vendor token prefixes end in "_" or "-" (AIza aside): look behind each of those characters.
 const VENDOR_BEFORE_UNDERSCORE = ['ghp', 'gho', 'ghu', 'ghs', 'ghr', 'github_pat', 'sk_live', 'sk_test', 'rk_live', 'rk_test', 'whsec', 'npm'];
-const VENDOR_BEFORE_DASH = ['xoxa', 'xoxb', 'xoxp', 'xoxo', 'xoxs', 'xoxr', 'glpat', 'sk'];
 
 function prefixBefore(s: string, sep: string, prefixes: readonly string[]): boolean {
   for (let i = s.indexOf(sep); i > 0; i = s.indexOf(sep, i + 1)) {
@@ -53,15 +52,13 @@ function prefixBefore(s: string, sep: string, prefixes: readonly string[]): bool
   return false;
 }
 
+function vendorTrigger(s: string): boolean {
+  // "-" is in most ids and user agents; the three dash prefixes are cheaper as substrings.
+  return s.includes('AIza') || s.includes('xox') || s.includes('sk-') || s.includes('glpat-') || prefixBefore(s, '_', VENDOR_BEFORE_UNDERSCORE);
+}
+
 function triggered(s: string): boolean {
-  return (
-    TRIGGER.test(s) ||
-    s.includes('%40') ||
-    colonTrigger(s) ||
-    s.includes('AIza') ||
-    prefixBefore(s, '_', VENDOR_BEFORE_UNDERSCORE) ||
-    prefixBefore(s, '-', VENDOR_BEFORE_DASH)
-  );
+  return TRIGGER.test(s) || s.includes('%40') || colonTrigger(s) || vendorTrigger(s);
 }
 
 type KeyTest = (key: string) => boolean;
@@ -78,6 +75,7 @@ interface ScanContext {
 interface Pass {
   gate?: string; // literal every match contains: skip the regex when absent
   gate2?: string; // a second literal that may stand for the first (%40 for @)
+  when?: (s: string) => boolean; // a gate that is not one literal
   re: RegExp;
   replace(m: RegExpExecArray, ctx: ScanContext): string | undefined;
 }
@@ -186,7 +184,7 @@ const AUTH_SCHEME = '(?:Bearer|Basic|Token|Digest|Negotiate|NTLM|Bot|ApiKey|Api-
 // Cookie and authorization header lines hold several credentials (`Cookie: theme=dark; sid=x`,
 // `Authorization: Digest username="u", response="..."`): the whole value to the end of the line.
 const HEADER_LINE_PASS: Pass = {
-  gate: ':',
+  when: colonTrigger,
   re: new RegExp(
     String.raw`((?:^|[\s{,;(\[])(['"]?)(?:set-cookie|cookie|(?:proxy-)?authorization)\2[ \t]*:[ \t]*(?:${AUTH_SCHEME}[ \t]+)?)('[^'\n]*'|"[^"\n]*"|[^\s'"][^\n]*)`,
     'gi',
@@ -200,7 +198,7 @@ const HEADER_LINE_PASS: Pass = {
 };
 
 const COLON_PASS: Pass = {
-  gate: ':',
+  when: colonTrigger,
   re: new RegExp(
     String.raw`((?:^|[\s{,;(\[])(['"]?)([A-Za-z_][\w.-]{0,63})\2[ \t]*:[ \t]*(?:${AUTH_SCHEME}[ \t]+)?)('[^'\n]*'|"[^"\n]*"|[^\s,;'"}\])]+)`,
     'gi',
@@ -250,6 +248,7 @@ const COMMON_PASSES: readonly Pass[] = [
   {
     // Vendor tokens with a published, fixed shape: GitHub (classic and fine-grained), Stripe
     // secret, restricted and webhook keys, Slack, Google API keys, GitLab, npm, OpenAI.
+    when: vendorTrigger,
     re: /(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_\w{22,244}|[rs]k_(?:live|test)_[A-Za-z0-9]{10,247}|whsec_[A-Za-z0-9]{20,250}|xox[abposr]-[A-Za-z0-9-]{10,250}|AIza[\w-]{35}|glpat-[\w-]{20,250}|npm_[A-Za-z0-9]{36}|sk-(?:proj-|ant-)?[\w-]{32,250})(?![\w-])/g,
     replace: (_m, ctx) => ctx.marker,
   },
@@ -296,6 +295,7 @@ const URL_PASSES = [...COMMON_PASSES, pairPass(String.raw`[^\s&#]*`, true), CARD
 
 function runPass(s: string, pass: Pass, ctx: ScanContext): string {
   if (pass.gate !== undefined && !s.includes(pass.gate) && (pass.gate2 === undefined || !s.includes(pass.gate2))) return s;
+  if (pass.when !== undefined && !pass.when(s)) return s;
   const re = pass.re;
   re.lastIndex = 0;
   let out = '';
