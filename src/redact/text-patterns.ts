@@ -42,7 +42,8 @@ function colonTrigger(s: string): boolean {
   return false;
 }
 
-// Vendor token prefixes end in "_" or "-" (AIza aside): look behind each of those characters.
+// Vendor token prefixes end in "_" or "-" (AIza aside): the ones with "_" are looked for behind
+// each "_" of the string.
 const VENDOR_BEFORE_UNDERSCORE = ['ghp', 'gho', 'ghu', 'ghs', 'ghr', 'github_pat', 'sk_live', 'sk_test', 'rk_live', 'rk_test', 'whsec', 'npm'];
 
 function prefixBefore(s: string, sep: string, prefixes: readonly string[]): boolean {
@@ -57,8 +58,12 @@ function vendorTrigger(s: string): boolean {
   return s.includes('AIza') || s.includes('xox') || s.includes('sk-') || s.includes('glpat-') || prefixBefore(s, '_', VENDOR_BEFORE_UNDERSCORE);
 }
 
-function triggered(s: string): boolean {
-  return TRIGGER.test(s) || s.includes('%40') || colonTrigger(s) || vendorTrigger(s);
+// The shortest vendor token (xoxb- and ten characters) is 15 long.
+const VENDOR_MIN_LENGTH = 15;
+
+/** Whether any pass can match: TRIGGER for all of them, or one of the issue 29 triggers for its own passes. */
+function extraTriggered(s: string): boolean {
+  return s.includes('%40') || colonTrigger(s) || (s.length >= VENDOR_MIN_LENGTH && vendorTrigger(s));
 }
 
 type KeyTest = (key: string) => boolean;
@@ -76,6 +81,7 @@ interface Pass {
   gate?: string; // literal every match contains: skip the regex when absent
   gate2?: string; // a second literal that may stand for the first (%40 for @)
   when?: (s: string) => boolean; // a gate that is not one literal
+  extra?: true; // can match where TRIGGER does not (see extraTriggered)
   re: RegExp;
   replace(m: RegExpExecArray, ctx: ScanContext): string | undefined;
 }
@@ -149,7 +155,10 @@ function safeDecode(s: string): string {
 
 /** A value that is already a marker (ours, or upstream's REDACTED in a URL) is left alone. */
 function isMarker(v: string): boolean {
-  return v === REDACTED || v === URL_REDACTED || v.startsWith(REDACTED) || v === `"${REDACTED}"` || v === `'${REDACTED}'`;
+  const c = v.charCodeAt(0);
+  // Most values start with neither "[", "R" nor a quote: one comparison decides.
+  if (c !== 91 && c !== 82 && c !== 34 && c !== 39) return false;
+  return v === URL_REDACTED || v.startsWith(REDACTED) || v === `"${REDACTED}"` || v === `'${REDACTED}'`;
 }
 
 // In a URL query (and only there) these short names hold secrets too: ?key=, OAuth ?code=.
@@ -162,14 +171,19 @@ function pairPass(value: string, urlMode: boolean): Pass {
     // Names may be percent-encoded (api%5Fkey) or be a command-line flag (--api-key=).
     re: new RegExp(String.raw`(^|[\s?&;,])(-{0,2})([A-Za-z_%][\w.%-]{0,63})=(${value})`, 'g'),
     replace(m, ctx) {
-      const [, b = '', dashes = '', rawName = '', v = ''] = m;
+      // Indexing, not destructuring: this runs for every name=value of every query.
+      const v = m[4] ?? '';
       if (v === '' || isMarker(v)) return undefined;
-      const name = safeDecode(rawName);
+      const b = m[1] ?? '';
+      const dashes = m[2] ?? '';
+      const rawName = m[3] ?? '';
+      const name = rawName.includes('%') ? safeDecode(rawName) : rawName;
       const queryContext = dashes === '' && (b === '?' || b === '&' || (urlMode && (b === '' || b === ';')));
       const sensitive = ctx.isSensitiveKey(name) || (queryContext && QUERY_ONLY_NAME.test(name));
       if (sensitive) return `${b}${dashes}${rawName}=${ctx.marker}`;
       // A percent-encoded value hides what the other patterns look for (a%40b.com, a nested
       // URL's token%3D...): decoded, it is scanned again, and any find masks the whole value.
+      if (!v.includes('%')) return undefined;
       const decoded = safeDecode(v);
       if (decoded !== v && ctx.rescan(decoded) !== decoded) return `${b}${dashes}${rawName}=${ctx.marker}`;
       return undefined;
@@ -184,6 +198,7 @@ const AUTH_SCHEME = '(?:Bearer|Basic|Token|Digest|Negotiate|NTLM|Bot|ApiKey|Api-
 // Cookie and authorization header lines hold several credentials (`Cookie: theme=dark; sid=x`,
 // `Authorization: Digest username="u", response="..."`): the whole value to the end of the line.
 const HEADER_LINE_PASS: Pass = {
+  extra: true,
   when: colonTrigger,
   re: new RegExp(
     String.raw`((?:^|[\s{,;(\[])(['"]?)(?:set-cookie|cookie|(?:proxy-)?authorization)\2[ \t]*:[ \t]*(?:${AUTH_SCHEME}[ \t]+)?)('[^'\n]*'|"[^"\n]*"|[^\s'"][^\n]*)`,
@@ -198,6 +213,7 @@ const HEADER_LINE_PASS: Pass = {
 };
 
 const COLON_PASS: Pass = {
+  extra: true,
   when: colonTrigger,
   re: new RegExp(
     String.raw`((?:^|[\s{,;(\[])(['"]?)([A-Za-z_][\w.-]{0,63})\2[ \t]*:[ \t]*(?:${AUTH_SCHEME}[ \t]+)?)('[^'\n]*'|"[^"\n]*"|[^\s,;'"}\])]+)`,
@@ -248,6 +264,7 @@ const COMMON_PASSES: readonly Pass[] = [
   {
     // Vendor tokens with a published, fixed shape: GitHub (classic and fine-grained), Stripe
     // secret, restricted and webhook keys, Slack, Google API keys, GitLab, npm, OpenAI.
+    extra: true,
     when: vendorTrigger,
     re: /(?<![\w-])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_\w{22,244}|[rs]k_(?:live|test)_[A-Za-z0-9]{10,247}|whsec_[A-Za-z0-9]{20,250}|xox[abposr]-[A-Za-z0-9-]{10,250}|AIza[\w-]{35}|glpat-[\w-]{20,250}|npm_[A-Za-z0-9]{36}|sk-(?:proj-|ant-)?[\w-]{32,250})(?![\w-])/g,
     replace: (_m, ctx) => ctx.marker,
@@ -257,6 +274,7 @@ const COMMON_PASSES: readonly Pass[] = [
     // address, so a domain followed by ":" and a path character is not taken. The local part
     // takes RFC 5322's symbols; those that delimit a value around it (' / = ? { | }) only as its
     // last character, so that key=alice@x.com keeps "key=".
+    extra: true,
     gate: '@',
     gate2: '%40',
     re: /(?<![\w.!#$%&*+^`~-])[\w.!#$%&*+^`~-]{0,63}[\w.!#$%&'*+/=?^`{|}~-](?:@|%40)(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![\w-]|\.[A-Za-z0-9]|:[\w~/.-])/g,
@@ -320,7 +338,11 @@ function runPass(s: string, pass: Pass, ctx: ScanContext): string {
 const MAX_RESCAN_DEPTH = 2;
 
 function scan(s: string, urlMode: boolean, isSensitiveKey: KeyTest, marker: string, depth: number): string {
-  if (s.length < 3 || !triggered(s)) return s;
+  if (s.length < 3) return s;
+  // Without TRIGGER only the passes an issue 29 trigger stands for run ("Error: x" runs the
+  // two colon passes, not all fourteen).
+  const all = TRIGGER.test(s);
+  if (!all && !extraTriggered(s)) return s;
   const ctx: ScanContext = {
     isSensitiveKey,
     marker,
@@ -328,7 +350,7 @@ function scan(s: string, urlMode: boolean, isSensitiveKey: KeyTest, marker: stri
   };
   try {
     let out = s;
-    for (const pass of urlMode ? URL_PASSES : TEXT_PASSES) out = runPass(out, pass, ctx);
+    for (const pass of urlMode ? URL_PASSES : TEXT_PASSES) if (all || pass.extra === true) out = runPass(out, pass, ctx);
     return out;
   } catch {
     // A regex engine failure (e.g. backtrack stack exhaustion) must not leak the raw value.
