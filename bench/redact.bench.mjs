@@ -24,6 +24,17 @@ const attrs = {
   'http.response.status_code': 200,
   'server.address': 'shop.example.com',
 };
+// What a server span of a request with a query carries, and a log line with a "word:" prefix
+// (the free-text `key: value` rule has to look at those).
+const queryAttrs = {
+  'http.request.method': 'GET',
+  'url.full': 'https://shop.example.com/api/orders?page=2&sort=desc&q=shoes',
+  'url.query': 'page=2&sort=desc&q=shoes',
+  'http.route': '/api/orders',
+  'http.response.status_code': 200,
+  'user_agent.original': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+};
+const errorMessage = 'Error: connect ECONNREFUSED 10.0.0.12:5432 while loading order 8842113409927561';
 const dirtyMessage = 'charge failed for alice@example.com with card 4111 1111 1111 1111 at 12:00';
 const dirtyObject = { ...order, password: 'hunter2', note: 'contact bob@example.com' };
 
@@ -40,5 +51,7 @@ function bench(name, fn) {
 bench('redactValue(clean order object)', () => r.redactValue(order));
 bench('redactString(clean log message)', () => r.redactString(message));
 bench('redactAttributes(clean http span attributes)', () => r.redactAttributes(attrs));
+bench('redactAttributes(span attributes, query)', () => r.redactAttributes(queryAttrs));
+bench('redactString(clean error message)', () => r.redactString(errorMessage));
 bench('redactString(message with email + card)', () => r.redactString(dirtyMessage));
 bench('redactValue(object with password + email)', () => r.redactValue(dirtyObject));

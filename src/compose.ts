@@ -39,6 +39,7 @@ import { flush, isRunning, setRunning, shutdown, type RunningSdk } from './lifec
 import { createRedactor, type Redactor } from './redact/redactor';
 import { RedactingSpanProcessor } from './redact/span-processor';
 import { RedactingLogRecordProcessor } from './redact/log-record-processor';
+import { redactResource } from './redact/resource-redaction';
 import { ownRecordSink } from './logs/otlp-bridge';
 import { initLogging } from './logs/setup';
 import { health } from './health/instance';
@@ -60,7 +61,7 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
   // Redactor and resource.
   const redactor: Redactor = createRedactor(config.redact);
   health.configure({ timeoutMs: config.healthTimeoutMs, redact: (m: string) => redactor.redactString(m) });
-  const resource = buildResource(config);
+  const resource = redactResource(buildResource(config), redactor);
 
   // ESM hooks. Decided (and a loader registered) first: it must be in place before the
   // application's imports.

@@ -36,7 +36,7 @@ test('span attributes from a closed vocabulary are not scanned; their raw and fr
   assert.equal(out['http.route'], '/users/:email@domain');
   assert.equal(out['http.request.method'], 'GET');
   assertClean(out['http.request.method_original'], 'abc123secret', 'method_original');
-  assertClean(out['url.query'], 'hunter2', 'url.query');
+  assert.equal(out['url.query'], 'password=REDACTED', 'URL attributes carry the semantic conventions\' marker');
   assertClean(out['user_agent.original'], JWT, 'user agent');
   assert.equal(out.pin, REDACTED, 'a number under a sensitive key is still masked');
 });
@@ -50,6 +50,10 @@ const SENSITIVE_KEYS = [
   'proxy-authorization', 'auth', 'cookie', 'Cookie', 'set-cookie', 'Set-Cookie', 'session',
   'sessionId', 'session_id', 'creditCard', 'credit_card', 'card_number', 'cardNumber', 'cvv', 'CVC',
   'ssn', 'SSN', 'privateKey', 'private_key', 'credentials', 'jwt',
+  // issue 29: short whole-word terms, signatures, AWS key ids, qualifier words after the head
+  'pass', 'db_pass', 'otp', 'signature', 'X-Goog-Signature', 'AWSAccessKeyId', 'aws_access_key_id',
+  'aws_secret_access_key', 'x-amz-security-token', 'password_confirmation', 'password2', 'newPassword',
+  'password_hash', 'secret_key', 'sig', 'cvv2', 'social_security_number', 'otp_code', 'jsessionid',
   'http.request.header.authorization', 'http.request.header.x-api-key',
   // extraKeys: whole-word runs, separator- and case-insensitive
   'customer_ref', 'customerRef', 'x-customer-ref', 'pin', 'card_pin',
@@ -60,14 +64,16 @@ const ORDINARY_KEYS = [
   'orderId', 'userId', 'timestamp', 'author', 'keyboard', 'tokenizer', 'tokens_used',
   'gen_ai.usage.input_tokens', 'llm.token_count.prompt', 'classname', 'address_number', 'shipping',
   'publicKey', 'key', 'code', 'status', 'email', 'url.full', 'authored_by', 'oauth_provider',
+  // issue 29: a secret word that qualifies another head is not a secret
+  'session_count', 'secretary', 'authorization_status', 'cookie_consent', 'cookieConsent', 'password_changed_at',
+  'credential_type', 'token_type', 'bypass', 'spin', 'compass', 'sessions_active', 'passage', 'pinned',
 ];
 
 test('sensitive keys are recognised case- and separator-insensitively', () => {
   for (const k of SENSITIVE_KEYS) assert.equal(r.isSensitiveKey(k), true, k);
   for (const k of ORDINARY_KEYS) assert.equal(r.isSensitiveKey(k), false, k);
-  // cookieConsent is a sensitive key by the substring rule, but a boolean carries no secret
-  assert.equal(r.isSensitiveKey('cookieConsent'), true);
-  assert.deepEqual(r.redactValue({ cookieConsent: true }), { cookieConsent: true });
+  // under a sensitive key a boolean carries no secret
+  assert.deepEqual(r.redactValue({ cookie: true, cookieConsent: 'granted' }), { cookie: true, cookieConsent: 'granted' });
 });
 
 test('values under sensitive keys are replaced, wherever the key is', () => {
@@ -93,7 +99,7 @@ const SECRETS = [
   ['aws key', 'AKIAIOSFODNN7EXAMPLE'],
   ['aws session key', 'ASIAY34FZKBOKMUTVV7A'],
   ['pem', PEM],
-  ['visa', '4111111111111111'],
+  ['visa', 'card 4111111111111111'],
   ['visa spaced', '4111 1111 1111 1111'],
   ['mastercard dashed', '5555-5555-5555-4444'],
   ['amex grouped', '3782 822463 10005'],
@@ -352,7 +358,7 @@ test('RedactingSpanProcessor cleans span, event and link attributes and status b
   assert.equal(exported.name, 'GET /users/:id');
   assert.equal(exported.attributes['http.request.method'], 'GET');
   assert.equal(exported.attributes['http.response.status_code'], 500);
-  assert.equal(exported.attributes['url.full'], 'https://[REDACTED]@api.example.com/x?token=[REDACTED]&page=2');
+  assert.equal(exported.attributes['url.full'], 'https://REDACTED:REDACTED@api.example.com/x?token=REDACTED&page=2');
   assert.equal(exported.events[0].attributes.who, 'bob');
   assert.equal(exported.events[1].attributes['exception.type'], 'Error');
   assert.equal(err.message, 'charge failed for carol@example.com with 4111 1111 1111 1111', 'error object untouched');
@@ -389,4 +395,101 @@ test('objects with very many keys are capped without throwing', () => {
   const out = r.redactValue(wide);
   assert.ok(!JSON.stringify(out).includes('late-secret'));
   assert.ok(Object.keys(out).length <= 10_001);
+});
+
+// ---- issue 29: real-world shapes (item 5) and false positives (item 6) -----------------------
+
+const GHP = `ghp_${'a1B2c3D4e5'.repeat(3)}x9Y8z7`;
+const STRIPE = 'sk_live_51HqLyjWDarjtT1zdp7dcXYZ';
+const SLACK = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
+const GOOGLE = 'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q';
+
+test('issue 29 item 5: percent-encoding, free text, authorization schemes, pass=, vendor tokens, CLI flags', () => {
+  const cases = [
+    ['GET /signup?email=alice%40example.com&plan=pro', 'alice%40example.com'],
+    ['GET /x?api%5Fkey=Sup3rKeyValue&page=2', 'Sup3rKeyValue'],
+    ['GET /cb?redirect=https%3A%2F%2Fapp.example%2Fdone%3Ftoken%3DNest3dTok&x=1', 'Nest3dTok'],
+    ['login failed, password: Hunter2xyz', 'Hunter2xyz'],
+    ["options { user: 'bob', password: 'Hunter2xyz' }", 'Hunter2xyz'],
+    ["config {'secret': 'S3cretValue'}", 'S3cretValue'],
+    ['Authorization: Token Tok3nValue99', 'Tok3nValue99'],
+    ['proxy-authorization: Digest abcdef0123', 'abcdef0123'],
+    ['Cookie: theme=dark; sid=S1dCookie9', 'S1dCookie9'],
+    ['Authorization: Digest username="bob", realm="api", response="6629fae49393a05397450978507c4ef1"', '6629fae4'],
+    ['mysql connect host=db pass=Hunter2xyz', 'Hunter2xyz'],
+    ['started with --api-key=CliKey123 --port=80', 'CliKey123'],
+    [`push with ${GHP}`, GHP],
+    [`charge with ${STRIPE}`, STRIPE],
+    [`slack ${SLACK} posted`, SLACK],
+    [`maps key ${GOOGLE} in use`, GOOGLE],
+  ];
+  for (const [input, secret] of cases) {
+    const out = r.redactString(input);
+    assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
+    assert.ok(out.includes(REDACTED), `${input}: no marker in ${out}`);
+    assert.equal(r.redactString(out), out, `${input}: idempotent`);
+  }
+  assert.equal(r.redactString('Authorization: Token Tok3nValue99'), 'Authorization: Token [REDACTED]');
+  assert.equal(r.redactString("{ user: 'bob', password: 'x1' }"), "{ user: 'bob', password: '[REDACTED]' }");
+  assert.equal(r.redactString('started with --api-key=CliKey123 --port=80'), 'started with --api-key=[REDACTED] --port=80');
+  // prose with a secret word and no value shape stays
+  assert.equal(r.redactString('Error: password reset required'), 'Error: password reset required');
+});
+
+test('issue 29 item 5: keys pass, pin, otp, signature, aws_access_key_id are masked in objects and attributes', () => {
+  const input = { pass: 'a1', pin: 1234, otp: '654321', signature: 'c2lnbmF0dXJl', aws_access_key_id: 'AKIA-less-value', ok: 'kept' };
+  const out = r.redactValue(input);
+  assert.deepEqual(out, { pass: REDACTED, pin: REDACTED, otp: REDACTED, signature: REDACTED, aws_access_key_id: REDACTED, ok: 'kept' });
+  assert.deepEqual(r.redactAttributes({ 'app.otp': '123456', 'app.pin': '0000' }), { 'app.otp': REDACTED, 'app.pin': REDACTED });
+});
+
+test('issue 29 item 5: url.query and url.full use the semantic conventions\' REDACTED, and upstream\'s is left as it is', () => {
+  const q = 'AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D&Expires=1141889120&sig=s1g&X-Goog-Signature=g00g&page=2';
+  assert.equal(
+    r.redactAttributes({ 'url.query': q })['url.query'],
+    'AWSAccessKeyId=REDACTED&Signature=REDACTED&Expires=1141889120&sig=REDACTED&X-Goog-Signature=REDACTED&page=2',
+  );
+  const full = 'https://u:p4ss@bucket.s3.example.com/k?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=abc&page=2';
+  assert.equal(r.redactAttributes({ 'url.full': full })['url.full'], 'https://REDACTED:REDACTED@bucket.s3.example.com/k?AWSAccessKeyId=REDACTED&Signature=REDACTED&page=2');
+  const upstream = { 'url.full': 'https://REDACTED:REDACTED@h.example/p?sig=REDACTED&Signature=REDACTED&x=1', 'url.query': 'sig=REDACTED' };
+  assert.equal(r.redactAttributes(upstream), upstream, 'already redacted by upstream: same object back');
+});
+
+test('issue 29 item 5: span names are redacted', async () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new RedactingSpanProcessor(r), new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('names');
+  tracer.startSpan('send mail to alice@example.com').end();
+  tracer.startSpan('charge 4111 1111 1111 1111').end();
+  tracer.startSpan('GET /orders/:id').end();
+  await provider.forceFlush();
+  assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), ['send mail to [REDACTED]', 'charge [REDACTED]', 'GET /orders/:id']);
+  const fallback = { name: 'notify bob@example.com', attributes: {}, events: [], links: [], status: { code: 0 } };
+  new RedactingSpanProcessor(r).onEnd(fallback);
+  assert.equal(fallback.name, 'notify [REDACTED]');
+  await provider.shutdown();
+});
+
+test('issue 29 item 4: nested maps in attributes (log records) are walked', () => {
+  const attrs = { nested: { authorization: 'Bearer abcdef123456', deeper: [{ password: 'x1' }], ok: 1 }, msg: 'fine' };
+  const out = r.redactAttributes(attrs);
+  assert.deepEqual(out, { nested: { authorization: REDACTED, deeper: [{ password: REDACTED }], ok: 1 }, msg: 'fine' });
+  assert.equal(attrs.nested.authorization, 'Bearer abcdef123456', 'input untouched');
+});
+
+test('issue 29 item 6: 16-digit ids, compact timestamps, SSH remotes and harmless keys are kept', () => {
+  const kept = [
+    'order 4242424242424242 created', // Luhn-valid, Visa prefix, no card word
+    '{"orderId":"5555555555554444"}',
+    'batch 20261206123045123 done', // yyyyMMddHHmmssSSS
+    'at 20261206123045',
+    'git clone git@github.com:org/repo.git',
+    'remote git@gitlab.example.org:group/sub/repo',
+  ];
+  for (const s of kept) assert.equal(r.redactString(s), s);
+  const harmless = { session_count: 3, secretary: 'Ann', authorization_status: 'approved', cookie_consent: 'granted', password_changed_at: '2026-01-01', credential_type: 'oauth' };
+  assert.equal(r.redactValue(harmless), harmless);
+  // with a card word, or grouped, the same numbers are cards
+  assert.equal(r.redactString('card 4242424242424242 declined'), 'card [REDACTED] declined');
+  assert.equal(r.redactString('paid 4242 4242 4242 4242'), 'paid [REDACTED]');
 });

@@ -42,6 +42,7 @@ export class EnvReader {
     if (this.warnings.some((w) => w.variable === variable)) return;
     // Header values are credentials: a malformed list is shown with its values hidden.
     if (variable.endsWith('_HEADERS')) value = value.replace(/=[^,]*/g, '=[REDACTED]');
+    if (variable.endsWith('_ENDPOINT')) value = showEndpoint(value);
     this.warnings.push({
       variable,
       value,
@@ -242,4 +243,14 @@ export function parseLogLevelSpec(raw: string, fallbackLevel: LogLevel): Logging
   // Longest names first so `db.pool=warn` wins over `db=debug` for db.pool.x.
   levels.sort((a, b) => b.name.length - a.name.length);
   return Object.assign(levels, { defaultLevel: defaultLevel ?? fallbackLevel });
+}
+
+/**
+ * An endpoint as otelkit shows it: userinfo and every query value hidden. Whatever an endpoint
+ * carries there (`http://user:pw@host/?api_key=...`) is a credential for the collector.
+ */
+export function showEndpoint(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1[REDACTED]@')
+    .replace(/([?&][^=&#]*)=[^&#]*/g, '$1=[REDACTED]');
 }

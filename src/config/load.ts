@@ -29,6 +29,18 @@ const DEFAULT_IGNORE_PATHS = ['/livez', '/readyz', '/healthz', '/metrics', '/fav
 
 const SIGNAL_PATH: Record<Signal, string> = { traces: 'v1/traces', metrics: 'v1/metrics', logs: 'v1/logs' };
 
+/**
+ * The signal's path appended to the base endpoint's path: before its query and fragment, so
+ * `http://h/?api_key=k` gives `http://h/v1/traces?api_key=k` (upstream's string append would put
+ * the path inside the query).
+ */
+export function withSignalPath(base: string, path: string): string {
+  const cut = base.search(/[?#]/);
+  const head = cut < 0 ? base : base.slice(0, cut);
+  const tail = cut < 0 ? '' : base.slice(cut);
+  return `${head.replace(/\/+$/, '')}/${path}${tail}`;
+}
+
 function readOtlp(r: EnvReader, signal: Signal): OtlpConfig {
   const S = signal.toUpperCase();
   const protocols: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
@@ -37,7 +49,7 @@ function readOtlp(r: EnvReader, signal: Signal): OtlpConfig {
   const defaultBase = protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318';
 
   const base = r.read('OTEL_EXPORTER_OTLP_ENDPOINT', defaultBase, parseUrl);
-  const fromBase = protocol === 'grpc' ? base : `${base.replace(/\/+$/, '')}/${SIGNAL_PATH[signal]}`;
+  const fromBase = protocol === 'grpc' ? base : withSignalPath(base, SIGNAL_PATH[signal]);
   const endpoint = r.read(`OTEL_EXPORTER_OTLP_${S}_ENDPOINT`, fromBase, parseUrl);
 
   const showHeaders = (h: Record<string, string>) => Object.keys(h).map((k) => `${k}=[REDACTED]`).join(',');

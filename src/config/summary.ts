@@ -3,6 +3,7 @@
 // from that). OTLP header values are credentials: only their names are shown.
 import type { Config, OtlpConfig, Signal } from './types';
 import { VERSION } from '../version';
+import { showEndpoint } from './env-reader';
 
 /** Whether a signal is exported over OTLP. */
 export function exportsOtlp(config: Config, signal: Signal): boolean {
@@ -14,7 +15,7 @@ export function exportsOtlp(config: Config, signal: Signal): boolean {
 /** An OTLP destination: endpoint, protocol and, when there are any, the headers' names. */
 function otlpSummary(o: OtlpConfig): Record<string, unknown> {
   return {
-    endpoint: o.endpoint,
+    endpoint: showEndpoint(o.endpoint),
     protocol: o.protocol,
     ...(Object.keys(o.headers).length ? { headers: Object.fromEntries(Object.keys(o.headers).map((k) => [k, '[REDACTED]'])) } : {}),
   };

@@ -1,7 +1,8 @@
-// A failed check's error as /readyz answers it: one line of at most 300 characters, with the
-// message, code and cause that say why (drivers nest them), and fallbackRedact, the credential
-// scrub applied after any injected redactor. Checks' errors are untrusted text from application code.
-import { REDACTED } from '../redact/redactor';
+// A failed check's error as /readyz answers it: one line with the message, code and cause that
+// say why (drivers nest them), redacted whole and then cut to 300 characters (cut first, a
+// credential straddling the cut loses the context that marks it), and fallbackRedact, the
+// credential scrub applied after any injected redactor. Checks' errors are untrusted text.
+import { createRedactor, REDACTED } from '../redact/redactor';
 
 const MAX_ERROR_LENGTH = 300;
 
@@ -9,8 +10,13 @@ const MAX_ERROR_LENGTH = 300;
  * Last line of defence when no redactor is injected (or the injected one throws): driver errors
  * and check messages most often leak credentials as URL userinfo or libpq-style key=value pairs.
  */
-export function fallbackRedact(message: string): string {
-  return message
+let defaultRedactor: ReturnType<typeof createRedactor> | undefined;
+
+export function fallbackRedact(message: string, injected: boolean): string {
+  // Without an injected redactor (health.handler() in a process started without otelkit's
+  // preload), the default one: secrets in health answers are never a configuration choice.
+  const scanned = injected ? message : (defaultRedactor ??= createRedactor({ enabled: true, extraKeys: [] })).redactString(message);
+  return scanned
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, `$1:${REDACTED}@`)
     .replace(/\b(password|passwd|pwd)=("[^"]*"|'[^']*'|[^\s&;]+)/gi, `$1=${REDACTED}`);
 }
@@ -39,12 +45,16 @@ function describeOne(err: unknown): string {
   }
 }
 
+/** The whole error on one line; redact it, then cutError. */
 export function describeError(err: unknown): string {
-  let text: string;
   try {
-    text = describeOne(err).replace(/\s+/g, ' ').trim();
+    return describeOne(err).replace(/\s+/g, ' ').trim();
   } catch {
-    text = 'failed';
+    return 'failed';
   }
+}
+
+/** At most 300 characters, for text that has been redacted already. */
+export function cutError(text: string): string {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }

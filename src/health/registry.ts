@@ -4,7 +4,7 @@
 // A failed check's error is described by check-error.ts; framework-adapters.ts mounts the
 // handlers on the application's own server (plain http, express, fastify).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeError, fallbackRedact } from './check-error';
+import { cutError, describeError, fallbackRedact } from './check-error';
 import { fastifyPlugin, nodeHandler, sendJson, type Answer, type FastifyPlugin, type Next, type NodeHandler } from './framework-adapters';
 
 export interface CheckOptions {
@@ -149,7 +149,7 @@ export class HealthRegistry {
   fastifyPlugin(): FastifyPlugin {
     return fastifyPlugin(
       () => this.readyAnswer(),
-      (err) => warn(`health: could not register fastify routes: ${describeError(err)}`),
+      (err) => warn(`health: could not register fastify routes: ${cutError(this.redact(describeError(err)))}`),
     );
   }
 
@@ -200,7 +200,7 @@ export class HealthRegistry {
         settled = true;
         clearTimeout(timer);
         const result: CheckResult = { status, durationMs: elapsed(), critical: c.critical };
-        if (status === 'failed') result.error = this.redact(describeError(err));
+        if (status === 'failed') result.error = cutError(this.redact(describeError(err)));
         else if (status === 'timeout') result.error = `timed out after ${timeoutMs}ms`;
         resolve(result);
       };
@@ -237,12 +237,14 @@ export class HealthRegistry {
 
   private redact(message: string): string {
     let out = message;
+    let injected = false;
     if (this.redactFn) {
       try {
         out = String(this.redactFn(out));
+        injected = true;
       } catch {}
     }
     // Applied even after an injected redactor: cheap, and credentials in URLs must never leak.
-    return fallbackRedact(out);
+    return fallbackRedact(out, injected);
   }
 }

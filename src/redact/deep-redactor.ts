@@ -236,10 +236,13 @@ export class DeepRedactor {
 
 // Span attributes: one lookup per key decides the rule, then the value is masked, kept, or its
 // strings (and string arrays) go through the text or URL scan.
+// Log record attributes may hold maps and arrays of maps (AnyValue): those go through the deep
+// walker, so a nested `authorization` key is masked like a top-level one.
 export function makeAttributeRedactor(
   isSensitiveKey: (k: string) => boolean,
   redactString: (s: string) => string,
   redactUrl: (s: string) => string,
+  redactDeep: (v: unknown) => unknown,
 ): (attrs: Record<string, unknown>) => Record<string, unknown> {
   // What an attribute key asks for, looked up once per key instead of in three sets: spans
   // carry the same few dozen keys over and over.
@@ -261,12 +264,13 @@ export function makeAttributeRedactor(
     if (kind === AttributeKind.Sensitive) return maskValue(v);
     const str = kind === AttributeKind.Url ? redactUrl : redactString;
     if (typeof v === 'string') return str(v);
-    if (!Array.isArray(v)) return v;
+    if (typeof v !== 'object' || v === null) return v;
+    if (!Array.isArray(v)) return redactDeep(v);
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
       const before: unknown = v[i];
-      if (typeof before !== 'string') continue;
-      const after = str(before);
+      if (typeof before !== 'string' && (typeof before !== 'object' || before === null)) continue;
+      const after = typeof before === 'string' ? str(before) : redactDeep(before);
       if (!Object.is(after, before)) (out ??= v.slice())[i] = after;
     }
     return out ?? v;

@@ -3,30 +3,44 @@
 // pairs) and the deep walker (object and attribute keys).
 
 // ---------------------------------------------------------------------------------------------
-// Key matching.
+// Key matching: the secret word must be the key's head.
 //
 // A key is split into lower-case words at separators (`_ - . space /` ...) and camelCase /
-// acronym boundaries (`APIKey` -> api key). Then, with `joined` = the words concatenated:
-//  - CONTAINS terms match anywhere in `joined`. They are long enough to be unambiguous and this
-//    catches prefixed and compound forms: db_password, dbpassword, pass_word, client_secret,
-//    x-api-key, sessionId, set-cookie, creditCard, card_number, privateKey, cookieConsent.
-//  - WORD terms are short and must be a whole word: `ssn` (not in "classname" or
-//    "address_number"), `pwd`, `auth` (not "author"), `jwt`.
-//  - token: the LAST word must end in "token" (accessToken, refresh_token, x-auth-token,
-//    csrftoken). This keeps counters such as tokens_used, gen_ai.usage.input_tokens,
-//    llm.token_count.prompt and words like tokenizer readable.
-//  - extraKeys (OTELKIT_REDACT_KEYS) match a contiguous run of whole words, so `customer_ref`
-//    matches customerRef and x-customer-ref, and a short extra key like `pin` does not match
-//    "shipping".
-// Under a sensitive key, booleans, null and undefined are kept (a flag carries no secret, so
-// `cookieConsent: true` stays) and every other value becomes REDACTED.
+// acronym boundaries (`APIKey` -> api key); a word's trailing digits are dropped (password2).
+// Trailing QUALIFIER words that say how or which a value is, not what it is (id, value, hash,
+// confirm, new, prod...), are dropped too. What remains names the thing; its last word is the
+// head. The key is sensitive when
+//  - the head, or the head joined with the one or two words before it, ENDS WITH a HEAD_TERM:
+//    password, dbpassword, pass_word, client_secret, accessToken, x-auth-token, set-cookie,
+//    x-api-key, private_key, card_number, aws_access_key_id (id dropped, "accesskey"),
+//    X-Goog-Signature, session_id;
+//  - or it EQUALS a short EXACT_TERM (pass, pwd, pin, otp, ssn, jwt, auth, cvv, sig...), which
+//    must be whole so that bypass, spin, author and classname stay readable.
+// So a secret word that only qualifies another head is not a secret: session_count,
+// authorization_status, cookie_consent, password_changed_at, credential_type, token_type,
+// tokens_used, gen_ai.usage.input_tokens, secretary. The CONTAINS-anywhere rule this replaces
+// masked all of those.
+//  - extraKeys (OTELKIT_REDACT_KEYS) match a contiguous run of whole words anywhere, so
+//    `customer_ref` matches customerRef and x-customer-ref, and `pin` does not match "shipping".
+// Under a sensitive key, booleans, null and undefined are kept (a flag carries no secret) and
+// every other value becomes REDACTED.
 // ---------------------------------------------------------------------------------------------
 
-const CONTAINS_TERMS = [
-  'password', 'passwd', 'passphrase', 'secret', 'apikey', 'authorization', 'cookie', 'session',
-  'creditcard', 'cardnumber', 'cvv', 'cvc', 'privatekey', 'credential', 'socialsecurity',
+const HEAD_TERMS = [
+  'password', 'passwords', 'passwd', 'passphrase', 'passcode', 'secret', 'secrets', 'token', 'apikey', 'apikeys',
+  'authorization', 'cookie', 'cookies', 'session', 'sessionid', 'sessid', 'creditcard', 'cardnumber', 'cvv', 'cvc',
+  'privatekey', 'secretkey', 'accesskey', 'signingkey', 'encryptionkey', 'masterkey', 'sessionkey', 'authkey',
+  'licensekey', 'hmackey', 'credential', 'credentials', 'socialsecurity', 'socialsecuritynumber', 'signature',
+  'mfacode', 'otpcode', 'authcode', 'pincode', 'securitycode', 'verificationcode', 'recoverycode',
 ];
-const WORD_TERMS = new Set(['ssn', 'pwd', 'auth', 'jwt']);
+const EXACT_TERMS = new Set(['pass', 'pwd', 'pin', 'otp', 'totp', 'hotp', 'ssn', 'jwt', 'auth', 'sig', 'pan', 'ccn']);
+// Words after the head that do not change what the value is.
+const QUALIFIERS = new Set([
+  'id', 'value', 'val', 'str', 'string', 'text', 'data', 'raw', 'plain', 'plaintext', 'enc', 'encrypted', 'encoded',
+  'b64', 'base64', 'hex', 'pem', 'hash', 'hashed', 'digest', 'header', 'headers', 'confirm', 'confirmation',
+  'confirmed', 'new', 'old', 'current', 'prev', 'previous', 'repeat', 'again', 'verify', 'tmp', 'temp', 'prod',
+  'production', 'dev', 'staging', 'test', 'live', 'env', 'field', 'input', 'param', 'var', '',
+]);
 export const KEY_CACHE_LIMIT = 2048;
 export const KEY_CACHE_MAX_KEY_LENGTH = 256;
 
@@ -43,11 +57,17 @@ function normalizeKey(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-function matchesBuiltIn(words: readonly string[], joined: string): boolean {
-  for (const term of CONTAINS_TERMS) if (joined.includes(term)) return true;
-  for (const w of words) if (WORD_TERMS.has(w)) return true;
-  const lastWord = words[words.length - 1];
-  return lastWord !== undefined && lastWord.endsWith('token');
+function matchesBuiltIn(allWords: readonly string[]): boolean {
+  const words = allWords.map((w) => w.replace(/\d+$/, ''));
+  let end = words.length;
+  while (end > 1 && QUALIFIERS.has(words[end - 1] ?? '')) end--;
+  let suffix = '';
+  for (let n = 1; n <= 3 && end - n >= 0; n++) {
+    suffix = (words[end - n] ?? '') + suffix;
+    if (n === 1 && EXACT_TERMS.has(suffix)) return true;
+    for (const term of HEAD_TERMS) if (suffix.endsWith(term)) return true;
+  }
+  return false;
 }
 
 function matchesWordRun(words: readonly string[], wanted: string): boolean {
@@ -68,8 +88,7 @@ export function makeKeyMatcher(extraKeys: readonly string[]): (key: string) => b
     const hit = cache.get(key);
     if (hit !== undefined) return hit;
     const words = splitWords(key);
-    const joined = words.join('');
-    const sensitive = matchesBuiltIn(words, joined) || extras.some((e) => matchesWordRun(words, e));
+    const sensitive = matchesBuiltIn(words) || extras.some((e) => matchesWordRun(words, e));
     if (key.length <= KEY_CACHE_MAX_KEY_LENGTH) {
       // Keys come from code, so the working set is small; a full clear keeps the bound simple.
       if (cache.size >= KEY_CACHE_LIMIT) cache.clear();

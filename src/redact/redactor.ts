@@ -5,9 +5,9 @@
 // deep-redactor.ts (objects, collections and span attributes); this file puts them together.
 import { DeepRedactor, makeAttributeRedactor } from './deep-redactor';
 import { makeKeyMatcher } from './keys';
-import { scanString } from './text-patterns';
+import { scanString, URL_REDACTED } from './text-patterns';
 
-export { REDACTED } from './text-patterns';
+export { REDACTED, URL_REDACTED } from './text-patterns';
 
 export interface RedactOptions {
   enabled: boolean;
@@ -28,7 +28,10 @@ export interface Redactor {
    * "[Truncated]", and containers over MAX_ENTRIES are cut with a marker.
    */
   redactValue<T>(v: T): T;
-  /** OTel attribute maps: key check, string and string-array values, URL keys via redactUrl. */
+  /**
+   * OTel attribute maps: key check, string and string-array values, nested maps deep. URL keys
+   * (url.full, url.query...) as redactUrl but with the semantic conventions' marker, REDACTED.
+   */
   redactAttributes(attrs: Record<string, unknown>): Record<string, unknown>;
 }
 
@@ -51,8 +54,9 @@ export function createRedactor(opts: RedactOptions): Redactor {
   const isSensitiveKey = makeKeyMatcher(opts.extraKeys);
   const redactString = (s: string): string => scanString(s, false, isSensitiveKey);
   const redactUrl = (s: string): string => scanString(s, true, isSensitiveKey);
+  const redactUrlAttribute = (s: string): string => scanString(s, true, isSensitiveKey, URL_REDACTED);
   const deep = new DeepRedactor(isSensitiveKey, redactString, redactUrl);
-  const redactAttributes = makeAttributeRedactor(isSensitiveKey, redactString, redactUrl);
+  const redactAttributes = makeAttributeRedactor(isSensitiveKey, redactString, redactUrlAttribute, (v) => deep.run(v));
 
   return {
     enabled: true,

@@ -8,7 +8,8 @@
 // does the same work, which is still in time for every processor registered after this one
 // (register it first). Either way the span's own attribute/event/link objects are edited in
 // place: the span is ours to finish, and copying it would mean re-implementing ReadableSpan.
-// Span names stay as they are (they are low-cardinality route templates, not payloads).
+// Span names are scanned as text too: instrumentations keep them to route templates, but
+// application code names spans after whatever it has at hand (an address, a card, a query).
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Redactor } from './redactor';
@@ -44,6 +45,13 @@ export class RedactingSpanProcessor implements SpanProcessor {
 
   private redactSpan(span: ReadableSpan): void {
     try {
+      const name: unknown = span.name;
+      if (typeof name === 'string') {
+        const cleanName = this.redactor.redactString(name);
+        // Assigned rather than updateName(): that warns once the span has ended (the onEnd
+        // path), and the SDK's Span and OwnSpan both hold the name as a plain field.
+        if (cleanName !== name) (span as { name: string }).name = cleanName;
+      }
       this.redactInPlace(span.attributes);
       for (const event of span.events) {
         if (event.attributes !== undefined) this.redactInPlace(event.attributes);
