@@ -220,6 +220,10 @@ test('every API query parameter, given hostile values: a 4xx or a clean answer, 
   const many = Array.from({ length: 300 }, (_, i) => span(100 + i, 100 + i, { attributes: [{ key: 'http.route', value: { stringValue: `/r${i}` } }] }));
   assert.equal((await post(v, 'traces', tracesJson([old, ...many]))).status, 200);
   assert.equal((await post(v, 'logs', logsJson([{ body: { stringValue: 'hello' }, severityNumber: 13, traceId: hex(1, 32) }]))).status, 200);
+  // An exception record, so that the Errors view's routes have a group to answer with.
+  const exception = [['exception.type', 'OrderError'], ['exception.message', 'boom'], ['exception.stacktrace', 'OrderError: boom\n    at f (/app/a.js:1:1)'],
+    ['otelkit.error.group', 'a1b2c3d4e5f60718'], ['otelkit.error.source', 'api']].map(([key, s]) => ({ key, value: { stringValue: s } }));
+  assert.equal((await post(v, 'logs', logsJson([{ body: { stringValue: 'OrderError: boom' }, severityNumber: 17, traceId: hex(1, 32), attributes: exception }]))).status, 200);
 
   const crash = await request(v.ui, { path: '/api/metrics/routes?windowMin=1e9&stepSec=1' });
   assert.equal(crash.status, 400);
@@ -236,6 +240,8 @@ test('every API query parameter, given hostile values: a 4xx or a clean answer, 
     '/api/metrics/names': ['service'],
     '/api/metrics/routes': ['service', 'windowMin', 'stepSec', 'limit'],
     '/api/metrics/series': ['name', 'service'],
+    '/api/errors': ['service', 'q', 'limit'],
+    '/api/errors/a1b2c3d4e5f60718': ['service', 'limit'],
   };
   const values = ['NaN', '-1', '0', '1', '1.5', '1e308', 'Infinity', '-Infinity', '1e9', '0x10', '', ' ', 'abc', '__proto__', 'constructor',
     'toString', '%00', '%FF', '%', 'x'.repeat(5000), '9'.repeat(400), 'ERROR', hex(1, 32)];
@@ -248,7 +254,7 @@ test('every API query parameter, given hostile values: a 4xx or a clean answer, 
     }
     for (const q of queries) {
       const r = await request(v.ui, { path: route + q });
-      assert.ok(r.status === 200 || r.status === 400 || (r.status === 404 && route.startsWith('/api/traces/')), `${route}${q.slice(0, 80)}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+      assert.ok(r.status === 200 || r.status === 400 || (r.status === 404 && /^\/api\/(traces|errors)\//.test(route)), `${route}${q.slice(0, 80)}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
       const body = r.json();
       if (r.status === 400) assert.equal(typeof body.error, 'string');
       if (route === '/api/metrics/routes' && r.status === 200) {
@@ -269,8 +275,19 @@ test('every API query parameter, given hostile values: a 4xx or a clean answer, 
   assert.equal(r.routes.length, 50);
   assert.equal((await request(v.ui, { path: '/api/metrics/routes?limit=1000' })).json().routes.length, 300);
   assert.equal((await request(v.ui, { path: '/api/logs?level=constructor' })).status, 400);
-  assert.equal((await request(v.ui, { path: '/api/logs?level=WARN' })).json().length, 1);
+  // The warning and the exception record (ERROR).
+  assert.equal((await request(v.ui, { path: '/api/logs?level=WARN' })).json().length, 2);
   assert.equal((await request(v.ui, { path: '/api/traces?limit=2' })).json().length, 2);
+  // The Errors view: the group answers; hostile group ids in the path are a 400 or a 404.
+  assert.equal((await request(v.ui, { path: '/api/errors' })).json()[0].group, 'a1b2c3d4e5f60718');
+  assert.equal((await request(v.ui, { path: '/api/errors/a1b2c3d4e5f60718?limit=1000' })).json().occurrences.length, 1);
+  assert.equal((await request(v.ui, { path: '/api/errors/a1b2c3d4e5f60718?limit=1001' })).status, 400);
+  for (const [p, status] of [['__proto__', 404], ['constructor', 404], ['toString', 404], ['x'.repeat(5000), 400], ['%00', 400], ['%FF', 400], ['a%2Fb', 400], ['..', 404],
+    ['', 400], ['a/b', 404], ['a1b2c3d4e5f60718/', 404]]) {
+    const r = await request(v.ui, { path: `/api/errors/${p}` });
+    assert.equal(r.status, status, `/api/errors/${p.slice(0, 40)}: ${r.text.slice(0, 200)}`);
+    assert.equal(typeof r.json().error, 'string');
+  }
   assert.ok(v.alive());
 });
 
@@ -404,7 +421,9 @@ test('memory is bounded by bytes: huge values and keys keep no more than their c
     assert.equal((await post(v, 'traces', zlib.gzipSync(tracesJson(spans), { level: 1 }), { 'content-encoding': 'gzip' })).status, 200);
   }
   for (let r = 0; r < 5; r++) {
-    const logs = Array.from({ length: 40 }, () => ({ body: { stringValue: `log ${++n}` }, severityNumber: 9, attributes: attrs(n) }));
+    // Half of them exception records of groups of their own: the Errors view's index is bounded by its share too.
+    const logs = Array.from({ length: 40 }, (_, k) => ({ body: { stringValue: `log ${++n}` }, severityNumber: 9, attributes: [...attrs(n),
+      ...(k % 2 ? [] : [['otelkit.error.group', hex(n, 16)], ['otelkit.error.source', 'api'], ['exception.type', 'E']].map(([key, x]) => ({ key, value: { stringValue: x } })))] }));
     assert.equal((await post(v, 'logs', zlib.gzipSync(logsJson(logs), { level: 1 }), { 'content-encoding': 'gzip' })).status, 200);
     const dataPoints = Array.from({ length: 40 }, () => ({ asDouble: 1, timeUnixNano: String(NOW_NS), attributes: attrs(++n) }));
     const metrics = JSON.stringify({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'big.gauge', gauge: { dataPoints } }] }] }] });
@@ -414,6 +433,7 @@ test('memory is bounded by bytes: huge values and keys keep no more than their c
   const end = await v.memory();
   assert.equal(stats.limits.maxBytes, budget);
   assert.ok(stats.bytes.spans <= budget / 2 && stats.bytes.logs <= budget / 4 && stats.bytes.points <= budget / 4, JSON.stringify(stats.bytes));
+  assert.ok(stats.errors.bytes <= budget * 0.05 && stats.errors.groups > 0 && stats.errors.dropped > 0, JSON.stringify(stats.errors));
   // Evicted by bytes, not by count: far fewer items than the caps, the oldest gone.
   assert.ok(stats.spans < 400 / 2 && stats.dropped.spans > 0, JSON.stringify(stats));
   assert.ok(stats.logs < 200 / 2 && stats.dropped.logs > 0, JSON.stringify(stats));
@@ -424,7 +444,7 @@ test('memory is bounded by bytes: huge values and keys keep no more than their c
   const heapGrowth = end.heap - base.heap;
   const rssGrowth = end.rss - base.rss;
   process.stdout.write(`# memory: budget ${budget / MiB} MiB; heap ${(base.heap / MiB).toFixed(1)} -> ${(afterHuge.heap / MiB).toFixed(1)} -> ${(end.heap / MiB).toFixed(1)} MiB; ` +
-    `rss ${(base.rss / MiB).toFixed(1)} -> ${(afterHuge.rss / MiB).toFixed(1)} -> ${(end.rss / MiB).toFixed(1)} MiB; estimated ${((stats.bytes.spans + stats.bytes.logs + stats.bytes.points) / MiB).toFixed(1)} MiB\n`);
+    `rss ${(base.rss / MiB).toFixed(1)} -> ${(afterHuge.rss / MiB).toFixed(1)} -> ${(end.rss / MiB).toFixed(1)} MiB; estimated ${((stats.bytes.spans + stats.bytes.logs + stats.bytes.points + stats.errors.bytes) / MiB).toFixed(1)} MiB\n`);
   // The estimate leans high: what the store holds, after a GC, is within the budget (x1.5 for slack).
   assert.ok(heapGrowth < budget * 1.5, `heap grew by ${(heapGrowth / MiB).toFixed(1)} MiB with a budget of ${budget / MiB} MiB`);
   // RSS also holds freed pages and the largest request's buffers (a 64 MiB inflated body at most, decoded).

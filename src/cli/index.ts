@@ -21,7 +21,8 @@ Usage:
       both bound to ${DEV_DEFAULTS.host} unless --host says otherwise. Keeps at most
       --max-spans (${DEV_DEFAULTS.maxSpans}), --max-logs (${DEV_DEFAULTS.maxLogs}) and
       --max-points (${DEV_DEFAULTS.maxPoints}) in memory, and about --max-mb MiB of data
-      (${DEV_DEFAULTS.maxBytes / 1048576}: half for spans, a quarter each for logs and metric points),
+      (${DEV_DEFAULTS.maxBytes / 1048576}: half for spans, a fifth for logs, 5% for error groups, a
+      quarter for metric points),
       dropping the oldest first. Answers only to localhost, an IP address or the --host name.
   otelkit --help | --version
 `;

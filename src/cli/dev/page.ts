@@ -1,5 +1,5 @@
 // The viewer's single page: vanilla JS over the JSON API, inline SVG charts, hash routes
-// (#traces, #trace/<id>, #logs, #charts). No framework, no external request.
+// (#traces, #trace/<id>, #logs, #errors, #error/<group>, #charts). No framework, no external request.
 // The script avoids backticks and "${" so that it can live in this template literal.
 
 const STYLE = `
@@ -44,6 +44,10 @@ tr.span-row.selected { background:#dbeafe; }
 .chart-box h4 { margin:0 0 4px; font-size:12px; font-weight:600; }
 svg.chart text { font-size:10px; fill:var(--muted); }
 .legend span { margin-right:8px; font-size:11px; }
+.stack { background:#fff; border:1px solid var(--line); padding:8px; overflow-x:auto; white-space:pre; font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:12px; }
+tr.error-row { cursor:pointer; }
+tr.error-row:hover { background:#fef2f2; }
+.filter-note { margin-bottom:8px; }
 .empty { color:var(--muted); padding:16px; background:#fff; border:1px dashed var(--line); }
 a { color:var(--accent); }
 h2 { font-size:15px; margin:14px 0 8px; }
@@ -116,7 +120,8 @@ function renderHeader(active) {
   });
   api('/api/stats').then(function (s) {
     document.getElementById('stats').textContent = s.traces + ' traces, ' + s.spans + ' spans, ' + s.logs + ' logs, ' + s.points + ' metric points' +
-      ', ' + ((s.bytes.spans + s.bytes.logs + s.bytes.points) / 1048576).toFixed(1) + ' of ' + Math.round(s.limits.maxBytes / 1048576) + ' MiB' +
+      (s.errors.groups ? ', ' + s.errors.groups + ' error groups' : '') +
+      ', ' + ((s.bytes.spans + s.bytes.logs + s.bytes.points + s.errors.bytes) / 1048576).toFixed(1) + ' of ' + Math.round(s.limits.maxBytes / 1048576) + ' MiB' +
       (s.dropped.spans + s.dropped.logs + s.dropped.points ? ' (oldest dropped: ' + (s.dropped.spans + s.dropped.logs + s.dropped.points) + ')' : '');
   }).catch(function () {});
 }
@@ -215,10 +220,12 @@ function levelOf(l) {
 
 // --------------------------------------------------------------------------------- logs
 function viewLogs(params) {
-  var f = { level: params.get('level') || '', service: params.get('service') || '', q: params.get('q') || '' };
+  var f = { level: params.get('level') || '', service: params.get('service') || '', q: params.get('q') || '', traceId: params.get('traceId') || '' };
   return api('/api/services').then(function (services) {
     renderServices(services);
-    app.innerHTML = '<form class="filters" id="log-filters">' +
+    // A request's log lines (linked from an error): by trace id, whether or not the trace was sampled.
+    app.innerHTML = (f.traceId ? '<div class="filter-note" id="log-trace-filter">log lines of trace <span class="mono">' + esc(f.traceId) + '</span> · <a href="#logs">all logs</a></div>' : '') +
+      '<form class="filters" id="log-filters">' +
       '<label>level <select name="level"><option value="">any</option>' + ['debug', 'info', 'warn', 'error', 'fatal'].map(function (l) {
         return '<option' + (l === f.level ? ' selected' : '') + '>' + l + '</option>';
       }).join('') + '</select></label>' +
@@ -229,7 +236,7 @@ function viewLogs(params) {
     form.onsubmit = function (e) {
       e.preventDefault();
       var d = new FormData(form);
-      setHashParams('logs', { level: d.get('level'), service: d.get('service'), q: d.get('q') });
+      setHashParams('logs', { level: d.get('level'), service: d.get('service'), q: d.get('q'), traceId: f.traceId });
     };
     form.querySelectorAll('select').forEach(function (s) { s.onchange = function () { form.requestSubmit(); }; });
     var load = function () {
@@ -256,6 +263,77 @@ function renderLogRows(el, logs, showService) {
       var a = tr.querySelector('.log-attrs');
       a.style.display = a.style.display === 'none' ? '' : 'none';
     };
+  });
+}
+
+// ------------------------------------------------------------------------------- errors
+function fmtDateTime(ms) {
+  var d = new Date(ms);
+  return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + fmtTime(ms);
+}
+function traceLinks(e, prefix) {
+  var out = [];
+  if (e.traceId && e.traceReceived) out.push('<a class="' + prefix + 'trace-link" href="#trace/' + esc(e.traceId) + (e.spanId ? '?span=' + esc(e.spanId) : '') + '">trace</a>');
+  if (e.traceId) out.push('<a class="' + prefix + 'logs-link" href="#logs' + qs({ traceId: e.traceId }) + '">logs</a>');
+  return out.length ? out.join(' · ') : '<span class="muted">–</span>';
+}
+function viewErrors(params) {
+  var f = { service: params.get('service') || '', q: params.get('q') || '' };
+  return api('/api/services').then(function (services) {
+    renderServices(services);
+    app.innerHTML = '<form class="filters" id="error-filters">' +
+      '<label>service <select name="service">' + serviceOptions(services, f.service) + '</select></label>' +
+      '<label>text <input name="q" value="' + esc(f.q) + '" placeholder="type, message, route"></label>' +
+      '<button type="submit">Filter</button></form><div id="error-list"></div>';
+    var form = document.getElementById('error-filters');
+    form.onsubmit = function (e) {
+      e.preventDefault();
+      var d = new FormData(form);
+      setHashParams('errors', { service: d.get('service'), q: d.get('q') });
+    };
+    form.querySelectorAll('select').forEach(function (s) { s.onchange = function () { form.requestSubmit(); }; });
+    var load = function () { return api('/api/errors' + qs(f)).then(renderErrorList); };
+    refreshTimer = setInterval(load, 5000);
+    return load();
+  });
+}
+function renderErrorList(groups) {
+  var el = document.getElementById('error-list');
+  if (!el) return;
+  if (!groups.length) { el.innerHTML = '<div class="empty">No errors received: exception records (otelkit\\'s error tracking) show here, grouped.</div>'; return; }
+  el.innerHTML = '<table><thead><tr><th>error</th><th>service</th><th>route</th><th>count</th><th>first seen</th><th>last seen</th><th>latest</th></tr></thead><tbody>' +
+    groups.map(function (g) {
+      return '<tr class="error-row" data-group="' + esc(g.group) + '" data-service="' + esc(g.service) + '">' +
+        '<td><span class="err error-type">' + esc(g.type) + '</span> <span class="error-message">' + esc(g.message) + '</span><div class="muted mono">' + esc(g.group) + '</div></td>' +
+        '<td>' + esc(g.service) + '</td><td class="mono">' + esc(g.route) + '</td>' +
+        '<td class="error-count">' + g.count + (g.suppressed ? ' <span class="muted">(' + g.records + ' sent)</span>' : '') + '</td>' +
+        '<td class="mono">' + fmtDateTime(g.firstSeenMs) + '</td><td class="mono">' + fmtDateTime(g.lastSeenMs) + '</td>' +
+        '<td>' + traceLinks(g, '') + '</td></tr>';
+    }).join('') + '</tbody></table>';
+  el.querySelectorAll('tr.error-row').forEach(function (tr) {
+    tr.onclick = function (e) {
+      if (e.target.closest('a')) return;
+      location.hash = '#error/' + encodeURIComponent(tr.getAttribute('data-group')) + qs({ service: tr.getAttribute('data-service') });
+    };
+  });
+}
+function viewError(group, params) {
+  return api('/api/errors/' + encodeURIComponent(group) + qs({ service: params.get('service') || '' })).then(function (g) {
+    document.getElementById('services').innerHTML = '';
+    app.innerHTML = '<h2 id="error-title"><span class="err">' + esc(g.type) + '</span> ' + esc(g.message) + '</h2>' +
+      '<div class="muted" id="error-meta">' + esc(g.service) + ' · group <span class="mono">' + esc(g.group) + '</span> · <span id="error-count">' + g.count + '</span> occurrences' +
+      (g.suppressed ? ' (' + g.records + ' sent, ' + g.suppressed + ' counted only)' : '') +
+      ' · first seen <span id="error-first">' + fmtDateTime(g.firstSeenMs) + '</span> · last seen <span id="error-last">' + fmtDateTime(g.lastSeenMs) + '</span></div>' +
+      '<h3>Latest occurrence' + (g.route ? ' <span class="muted mono">' + esc(g.route) + '</span>' : '') + '</h3>' +
+      '<div id="error-links">' + traceLinks(g, 'error-') + (g.traceId && !g.traceReceived ? ' <span class="muted">(its trace was not received: not sampled, or dropped)</span>' : '') + '</div>' +
+      '<h3>Stack</h3><pre class="stack" id="error-stack">' + esc(g.stacktrace || '(no stack)') + '</pre>' +
+      '<h3>Attributes</h3><div id="error-attributes">' + kvTable(g.attributes) + '</div>' +
+      '<h3>Recent occurrences</h3><div id="error-occurrences">' + (g.occurrences.length ? '<table><thead><tr><th>time</th><th>message</th><th></th></tr></thead><tbody>' +
+        g.occurrences.map(function (o) {
+          return '<tr><td class="mono">' + fmtDateTime(o.timeMs) + '</td><td>' + esc(o.message) + '</td><td>' + traceLinks(o, '') + '</td></tr>';
+        }).join('') + '</tbody></table>' : '<div class="muted">none left in the log store</div>') + '</div>';
+  }).catch(function (e) {
+    app.innerHTML = '<div class="empty">' + esc(e.message) + ' (the viewer keeps a bounded number of groups)</div>';
   });
 }
 
@@ -405,10 +483,12 @@ function route() {
   if (refreshTimer) { clearInterval(refreshTimer); refreshTimer = null; }
   var h = parseHash();
   var view = h.parts[0];
-  renderHeader(view === 'trace' ? 'traces' : view);
+  renderHeader(view === 'trace' ? 'traces' : view === 'error' ? 'errors' : view);
   var p;
   if (view === 'trace' && h.parts[1]) p = viewTrace(h.parts[1], h.params);
   else if (view === 'logs') p = viewLogs(h.params);
+  else if (view === 'errors') p = viewErrors(h.params);
+  else if (view === 'error' && h.parts[1]) p = viewError(decodeURIComponent(h.parts[1]), h.params);
   else if (view === 'charts') p = viewCharts(h.params);
   else p = viewTraces(h.params);
   Promise.resolve(p).then(function () { document.body.setAttribute('data-ready', view); }, function (e) {
@@ -430,7 +510,7 @@ export const PAGE_HTML = `<!doctype html>
 <body>
 <header>
   <h1>otelkit dev</h1>
-  <nav><a href="#traces" data-view="traces">Traces</a><a href="#logs" data-view="logs">Logs</a><a href="#charts" data-view="charts">Charts</a></nav>
+  <nav><a href="#traces" data-view="traces">Traces</a><a href="#logs" data-view="logs">Logs</a><a href="#errors" data-view="errors">Errors</a><a href="#charts" data-view="charts">Charts</a></nav>
   <span id="stats"></span>
 </header>
 <main>

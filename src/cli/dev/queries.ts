@@ -1,6 +1,7 @@
 // Read-side of the dev viewer: what the JSON API answers, computed from the store on demand.
 import type { AttrValue, LogRecord, SpanRecord } from './otlp-decode';
 import type { Store } from './store';
+import { exceptionOf, groupIdOf, type ErrorGroup } from './error-groups';
 
 export interface TraceSummary {
   traceId: string;
@@ -367,4 +368,78 @@ export function metricSeries(store: Store, name: string, service?: string): Metr
     out.series.push({ service: s.service, attributes: s.attributes, points });
   }
   return out;
+}
+
+// ------------------------------------------------------------------------------- errors
+
+export interface ErrorGroupSummary {
+  group: string;
+  service: string;
+  type: string;
+  /** The latest record's message. */
+  message: string;
+  /** Occurrences: records received plus those the application counted but did not send. */
+  count: number;
+  records: number;
+  suppressed: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** The latest record's request, when it had one. */
+  route: string;
+  traceId: string;
+  spanId: string;
+  /** Whether the latest record's trace is in the store (it was sampled and received): the page links to it only then. */
+  traceReceived: boolean;
+}
+
+function groupSummary(store: Store, g: ErrorGroup): ErrorGroupSummary {
+  const e = exceptionOf(g.latest);
+  return {
+    group: g.group, service: g.service, type: e.type, message: e.message,
+    count: g.records + g.suppressed, records: g.records, suppressed: g.suppressed,
+    firstSeenMs: g.firstSeenMs, lastSeenMs: g.lastSeenMs,
+    route: str(g.latest.attributes['http.route']),
+    traceId: g.latest.traceId, spanId: g.latest.spanId,
+    traceReceived: g.latest.traceId !== '' && (store.traces.get(g.latest.traceId)?.length ?? 0) > 0,
+  };
+}
+
+/** Error groups, the most recently seen first. */
+export function listErrors(store: Store, f: { service?: string; q?: string; limit?: number }): ErrorGroupSummary[] {
+  const q = f.q?.toLowerCase();
+  const out: ErrorGroupSummary[] = [];
+  for (const g of store.errors.groups.values()) {
+    if (f.service && g.service !== f.service) continue;
+    const s = groupSummary(store, g);
+    if (q && !`${s.type}\u0000${s.message}\u0000${s.route}\u0000${s.group}`.toLowerCase().includes(q)) continue;
+    out.push(s);
+  }
+  out.sort((a, b) => b.lastSeenMs - a.lastSeenMs || a.group.localeCompare(b.group));
+  return out.slice(0, f.limit ?? 200);
+}
+
+export interface ErrorGroupDetail extends ErrorGroupSummary {
+  stacktrace: string;
+  /** The latest record's attributes (request context, release, the exception's). */
+  attributes: LogRecord['attributes'];
+  /** The group's records still in the log store, newest first. */
+  occurrences: Array<{ timeMs: number; traceId: string; spanId: string; traceReceived: boolean; message: string }>;
+}
+
+/** One group (of `service`, else the most recently seen of that id). */
+export function errorDetail(store: Store, group: string, service?: string, limit = 20): ErrorGroupDetail | undefined {
+  let found: ErrorGroup | undefined;
+  for (const g of store.errors.groups.values()) {
+    if (g.group !== group || (service && g.service !== service)) continue;
+    if (!found || g.lastSeenMs >= found.lastSeenMs) found = g;
+  }
+  if (!found) return undefined;
+  const occurrences: ErrorGroupDetail['occurrences'] = [];
+  for (const l of store.logs.newest()) {
+    if (occurrences.length >= limit) break;
+    if (l.service !== found.service || groupIdOf(l) !== group) continue;
+    occurrences.push({ timeMs: l.timeMs, traceId: l.traceId, spanId: l.spanId, traceReceived: l.traceId !== '' && (store.traces.get(l.traceId)?.length ?? 0) > 0, message: exceptionOf(l).message });
+  }
+  occurrences.sort((a, b) => b.timeMs - a.timeMs);
+  return { ...groupSummary(store, found), stacktrace: exceptionOf(found.latest).stacktrace, attributes: found.latest.attributes, occurrences };
 }

@@ -12,9 +12,10 @@ import * as zlib from 'node:zlib';
 import { DecodeError, TooLargeError, decodeJson, decodeProtobuf, type Decoded, type Signal } from './otlp-decode';
 import { encodeStatus } from './protobuf';
 import { DEFAULT_MAX_BYTES, Store, type StoreLimits } from './store';
-import { LEVELS, MAX_STEPS, listLogs, listMetrics, listServices, listTraces, metricSeries, routeStats, traceDetail } from './queries';
+import { LEVELS, MAX_STEPS, errorDetail, listErrors, listLogs, listMetrics, listServices, listTraces, metricSeries, routeStats, traceDetail } from './queries';
 import { PAGE_HTML } from './page';
 import { Access } from './access';
+import { GROUP_ID } from './error-groups';
 
 export const DEV_DEFAULTS = {
   host: 'localhost',
@@ -215,6 +216,16 @@ function api(store: Store, path: string, q: URLSearchParams, res: http.ServerRes
       limit: numParam(q, 'limit', 1, MAX_LIMIT, true),
     }));
   }
+  if (path === '/api/errors') {
+    return sendJson(res, 200, listErrors(store, { service, q: strParam(q, 'q'), limit: numParam(q, 'limit', 1, MAX_LIMIT, true) }));
+  }
+  const e = /^\/api\/errors\/([^/]*)$/.exec(path);
+  if (e) {
+    if (!GROUP_ID.test(e[1])) throw new HttpError(400, 'an error group is 1 to 64 letters, digits, "_", "." or "-"');
+    // Occurrences: the group's records still in the log store, newest first.
+    const g = errorDetail(store, e[1], service, numParam(q, 'limit', 1, 1000, true));
+    return g ? sendJson(res, 200, g) : sendJson(res, 404, { error: `error group ${e[1]} not found` });
+  }
   if (path === '/api/metrics' || path === '/api/metrics/names') return sendJson(res, 200, listMetrics(store, service));
   if (path === '/api/metrics/routes') {
     // A week at most, steps of 1 s to a day, at most MAX_STEPS steps in the window.
@@ -314,7 +325,7 @@ async function listenAll(handler: http.RequestListener, host: string, port: numb
 }
 
 export async function startDevServer(opts: DevOptions): Promise<DevServer> {
-  const store = new Store({ maxSpans: opts.maxSpans, maxLogs: opts.maxLogs, maxPoints: opts.maxPoints, maxBytes: opts.maxBytes });
+  const store = new Store({ maxSpans: opts.maxSpans, maxLogs: opts.maxLogs, maxPoints: opts.maxPoints, maxBytes: opts.maxBytes, maxErrorGroups: opts.maxErrorGroups });
   const handler = createHandler(store, new Access(opts.host));
   const otlp = await listenAll(handler, opts.host, opts.port);
   let ui = otlp;

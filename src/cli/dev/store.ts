@@ -6,16 +6,18 @@
 // share it, and a metric series' identity once for all its points.
 //
 // A new kind of item (a view of its own) is one more Ring with a count, a share in BYTE_SHARES
-// and a size estimate in record-size.ts.
+// and a size estimate in record-size.ts. The Errors view's groups are an index over the log
+// records (error-groups.ts), bounded by a count and a share of their own.
 import type { Attrs, Decoded, LogRecord, MetricPoint, SpanRecord } from './otlp-decode';
 import { attrsBytes, logBytes, pointBytes, seriesBytes, spanBytes, stringBytes } from './record-size';
 import { Ring } from './ring';
+import { DEFAULT_MAX_ERROR_GROUPS, ErrorIndex } from './error-groups';
 
 /** The default of maxBytes: 256 MiB of estimated data. */
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Each signal's share of maxBytes. */
-export const BYTE_SHARES = { spans: 0.5, logs: 0.25, points: 0.25 } as const;
+export const BYTE_SHARES = { spans: 0.5, logs: 0.2, errors: 0.05, points: 0.25 } as const;
 
 export interface StoreLimits {
   maxSpans: number;
@@ -23,6 +25,8 @@ export interface StoreLimits {
   maxPoints: number;
   /** Estimated bytes, all signals together (DEFAULT_MAX_BYTES when not given). */
   maxBytes?: number;
+  /** Error groups in the Errors view's index (DEFAULT_MAX_ERROR_GROUPS when not given). */
+  maxErrorGroups?: number;
 }
 
 /** One metric stream: the identity fields its points share, and the points. */
@@ -48,6 +52,8 @@ export interface Stats {
   /** Estimated bytes held per signal. */
   bytes: Counts;
   rejectedRequests: number;
+  /** The Errors view's index: groups held, groups dropped (least recently updated first), estimated bytes. */
+  errors: { groups: number; dropped: number; bytes: number };
 }
 
 /** A resource as kept: one copy per distinct set of attributes, counted by the spans using it. */
@@ -66,6 +72,7 @@ export class Store {
   readonly limits: Required<StoreLimits>;
   readonly spans: Ring<SpanRecord>;
   readonly logs: Ring<LogRecord>;
+  readonly errors: ErrorIndex;
   private readonly pointQueue: Ring<Series>;
   /** traceId -> its spans still in the store, in arrival order. */
   readonly traces = new Map<string, SpanRecord[]>();
@@ -77,11 +84,12 @@ export class Store {
   rejectedRequests = 0;
 
   constructor(limits: StoreLimits) {
-    this.limits = { ...limits, maxBytes: limits.maxBytes ?? DEFAULT_MAX_BYTES };
+    this.limits = { ...limits, maxBytes: limits.maxBytes ?? DEFAULT_MAX_BYTES, maxErrorGroups: limits.maxErrorGroups ?? DEFAULT_MAX_ERROR_GROUPS };
     const bytes = (signal: keyof typeof BYTE_SHARES) => Math.floor(this.limits.maxBytes * BYTE_SHARES[signal]);
     this.spans = new Ring(limits.maxSpans, bytes('spans'));
     this.logs = new Ring(limits.maxLogs, bytes('logs'));
     this.pointQueue = new Ring(limits.maxPoints, bytes('points'));
+    this.errors = new ErrorIndex(this.limits.maxErrorGroups, bytes('errors'));
   }
 
   add(d: Decoded): void {
@@ -95,6 +103,7 @@ export class Store {
     for (const l of d.logs) {
       this.received.logs++;
       this.logs.push(l, logBytes(l));
+      this.errors.add(l);
       for (let it = this.logs.overflow(); !it.next().done;) this.dropped.logs++;
     }
     for (const p of d.metrics) this.addPoint(p);
@@ -193,6 +202,7 @@ export class Store {
       dropped: { ...this.dropped },
       bytes: { spans: this.spans.bytes, logs: this.logs.bytes, points: this.pointQueue.bytes },
       rejectedRequests: this.rejectedRequests,
+      errors: { groups: this.errors.groups.size, dropped: this.errors.dropped, bytes: this.errors.bytes },
     };
   }
 }
