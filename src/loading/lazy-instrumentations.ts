@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { Config } from '../config/types';
 import { emit, reportOnce } from '../diag';
+import { FastifyRoutesInstrumentation } from '../instrument/fastify-routes';
 import { bridgeEsmImports, instrumentOnFirstRequest } from './esm-hooks';
 
 export interface InstrumentationSpec {
@@ -25,7 +26,11 @@ export interface InstrumentationSpec {
   cls: string;
   /** Module names whose first load triggers the instrumentation; empty = enable at start. */
   modules: string[];
+  /** otelkit's own instrumentation (part of the bundle), instead of pkg's export cls. */
+  own?: () => InstrumentationClass;
 }
+
+type InstrumentationClass = new (c?: InstrumentationConfig) => Instrumentation;
 
 const spec = (name: string, cls: string, modules: string[] = [name]): InstrumentationSpec => ({
   name,
@@ -45,6 +50,8 @@ export const INSTRUMENTATIONS: readonly InstrumentationSpec[] = [
   spec('dataloader', 'DataloaderInstrumentation'),
   spec('dns', 'DnsInstrumentation', ['dns', 'dns/promises']),
   spec('express', 'ExpressInstrumentation'),
+  // otelkit's own: upstream's is @fastify/otel, outside the auto-instrumentation set (see the module).
+  { name: 'fastify', pkg: 'otelkit', cls: 'FastifyRoutesInstrumentation', modules: ['fastify'], own: () => FastifyRoutesInstrumentation },
   spec('fs', 'FsInstrumentation', ['fs', 'fs/promises']),
   spec('generic-pool', 'GenericPoolInstrumentation'),
   spec('graphql', 'GraphQLInstrumentation'),
@@ -132,7 +139,7 @@ function activate(s: InstrumentationSpec, configFor: ConfigFor, after?: AfterAct
   if (existing) return existing;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Cls = (require(s.pkg) as Record<string, new (c?: InstrumentationConfig) => Instrumentation>)[s.cls];
+    const Cls = s.own ? s.own() : (require(s.pkg) as Record<string, InstrumentationClass>)[s.cls];
     // Constructed enabled, which hooks it in: some instrumentations (undici) read
     // config.enabled on every event and do nothing when it says false.
     const inst = new Cls({ ...configFor(s.name), enabled: true });
