@@ -40,6 +40,8 @@ function installAs(alias, name, dir) {
 const FRAMEWORKS = [
   { dir: 'fastify5', kind: 'fastify', major: 5 },
   { dir: 'fastify4', kind: 'fastify', major: 4, alias: ['fastify4', 'fastify'] },
+  { dir: 'express4', kind: 'express', major: 4 },
+  { dir: 'express5', kind: 'express', major: 5, alias: ['express5', 'express'] },
 ];
 
 before(() => {

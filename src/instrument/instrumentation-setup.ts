@@ -9,7 +9,7 @@ import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Config } from '../config/types';
 import { winstonInstrumentationConfig } from '../logs/winston-instrumentation-config';
-import type { AfterActivate, ConfigFor, InstrumentationSpec } from '../loading/lazy-instrumentations';
+import { selectInstrumentations, type AfterActivate, type ConfigFor, type InstrumentationSpec } from '../loading/lazy-instrumentations';
 import { databaseTracerProvider } from '../trace/database-tracer';
 import type { SpanTarget } from '../trace/own-span';
 import { instrumentServer, type ServerInstrumentationOptions } from './http-server';
@@ -19,6 +19,7 @@ import { trackWinstonErrors } from './patches/winston-errors';
 import { captureKoaErrors } from './patches/koa-errors';
 import type { LoggedErrorHook } from '../logs/logging-state';
 import { guard } from '../diag';
+import { leaveExpressLayersToExpress } from './patches/router-under-express';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
 import { connectsOutsideRequestsUntraced } from './patches/pg-connections';
 
@@ -78,6 +79,7 @@ export interface EnableContext {
 export function onInstrumentationEnabled(config: Config, { serverOptions, tracerProvider, ours, target, reportError, loggedError }: EnableContext): AfterActivate {
   const sampler = config.traces.sampler.name;
   const dropsUnsampledChildren = sampler.startsWith('parentbased_') || sampler === 'always_off';
+  const expressSelected = selectInstrumentations(config.instrumentations).some((s) => s.name === 'express');
   return (name, instrumentation) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (name === 'http') instrumentServer((require('node:https') as typeof import('node:https')).Server, 'https', serverOptions);
@@ -91,6 +93,8 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     if (name === 'winston' && loggedError !== undefined) guard('winston-errors', 'tracking errors logged with winston', () => trackWinstonErrors(loggedError));
     // Their sockets neither: no orphan tcp.connect or dns.lookup roots (pg-connections.ts).
     if (name === 'pg' && config.instrumentations.pgRequireParentSpan) connectsOutsideRequestsUntraced(instrumentation);
+    // Express 5's layers are express's to trace; the router instrumentation keeps routers used alone.
+    if (name === 'router' && expressSelected) leaveExpressLayersToExpress(instrumentation);
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
     if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
   };
