@@ -199,3 +199,30 @@ for (const f of FRAMEWORKS.filter((x) => x.kind === 'fastify')) {
     });
   }
 }
+
+test('frameworks loaded by file path: express through require.resolve, a vendored fastify', async () => {
+  const vendored = path.join(APPS, 'vendor', 'fastify');
+  const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/fastify/package.json'), 'utf8')).version;
+  let have;
+  try {
+    have = JSON.parse(fs.readFileSync(path.join(vendored, 'package.json'), 'utf8')).version;
+  } catch {}
+  if (have !== version) {
+    fs.rmSync(vendored, { recursive: true, force: true });
+    fs.cpSync(path.join(ROOT, 'node_modules/fastify'), vendored, { recursive: true });
+  }
+  const rec = shared.rec;
+  const app = startApp(path.join(APPS, 'path-loaded.cjs'), {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: rec.url, OTELKIT_ENVIRONMENT: 'development', OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_METRICS_EXPORTER: 'none' },
+  });
+  apps.push(app);
+  const expressPort = await app.port();
+  const fastifyPort = Number((await app.waitFor(/fastify (\d+)/))[1]);
+  assert.equal((await fetch(`http://127.0.0.1:${expressPort}/orders/3`)).status, 200);
+  assert.equal((await fetch(`http://127.0.0.1:${fastifyPort}/carts/4`)).status, 200);
+  const names = () => rec.spans.filter((s) => s.kind === 2).map((s) => s.name);
+  await rec.waitFor(() => (names().length >= 2 ? true : null), { timeoutMs: 10000 });
+  assert.deepEqual(names().sort(), ['GET /carts/:id', 'GET /orders/:id']);
+  // express's own instrumentation patched the path-loaded copy: its layer spans are there.
+  await rec.waitFor(() => rec.spans.find((s) => s.name === 'request handler - /orders/:id'), { timeoutMs: 10000 });
+});

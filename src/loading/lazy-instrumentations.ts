@@ -12,6 +12,7 @@
 // during its dispatch).
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Module class itself, whose prototype.require we wrap
 import Module = require('node:module');
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { Config } from '../config/types';
@@ -166,6 +167,53 @@ function packageName(id: string): string | undefined {
   return id.slice(0, slash);
 }
 
+/** The `name` of the package.json in each directory looked at (null: none), read once per directory. */
+const packageNames = new Map<string, string | null>();
+
+function packageNameIn(dir: string): string | null {
+  let name = packageNames.get(dir);
+  if (name !== undefined) return name;
+  name = null;
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    const n = (parsed as { name?: unknown } | null)?.name;
+    if (typeof n === 'string') name = n;
+  } catch {
+    // no package.json there, or not one that names a package
+  }
+  packageNames.set(dir, name);
+  return name;
+}
+
+/**
+ * The pending package a path id loads, for a framework loaded by file path
+ * (`require(require.resolve('express'))`, `require('./vendor/express')`, a workspace copy):
+ * require-in-the-middle names a module by the package directory it is in, so its hooks patch
+ * such loads once the instrumentation is on. Only a directory named like a pending package is
+ * checked, by the name in its package.json (read once per directory): most path requires (a
+ * package's own files) cost a split and a few map lookups.
+ */
+export function packageAtPath(id: string, fromDir: string | undefined, isPending: (name: string) => boolean): string | undefined {
+  const segments = id.split('/');
+  for (let i = 0; i < segments.length; i++) {
+    let name = segments[i];
+    if (name.charCodeAt(0) === 64 /* @ */ && i + 1 < segments.length) name = `${name}/${segments[i + 1]}`;
+    if (!isPending(name) || Module.isBuiltin(name)) continue;
+    const end = i + (name.includes('/') ? 2 : 1);
+    const rel = segments.slice(0, end).join('/');
+    const dir = path.isAbsolute(rel) ? rel : fromDir === undefined ? undefined : path.resolve(fromDir, rel);
+    if (dir === undefined) return undefined;
+    const found = packageNameIn(dir);
+    if (found !== null && isPending(found)) return found;
+  }
+  return undefined;
+}
+
+const isPathId = (id: string): boolean => {
+  const c = id.charCodeAt(0);
+  return c === 46 /* . */ || c === 47 /* / */;
+};
+
 /**
  * Enables instrumentations lazily. Those without trigger modules start now. Returns the names
  * enabled right away.
@@ -210,8 +258,13 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
   // Module.prototype.require; wrapping after that keeps ours outermost, so ours runs first.
   const ModuleProto = (Module as unknown as { prototype: { require: (id: string) => unknown } }).prototype;
   const next = ModuleProto.require;
+  const isPending = (name: string): boolean => pending.has(name);
+  const triggerByPath = (id: string, from: unknown): boolean => {
+    const pkg = packageAtPath(id, (from as { path?: string } | null)?.path, isPending);
+    return pkg !== undefined && trigger(pkg);
+  };
   ModuleProto.require = function otelkitLazyRequire(this: unknown, id: string) {
-    if (pending.size !== 0 && typeof id === 'string' && trigger(id)) {
+    if (pending.size !== 0 && typeof id === 'string' && (isPathId(id) ? triggerByPath(id, this) : trigger(id))) {
       // The instrumentation may have just installed require-in-the-middle outside of us:
       // go through the current chain so its hook sees this load.
       return ModuleProto.require === otelkitLazyRequire ? next.call(this, id) : ModuleProto.require.call(this, id);
