@@ -46,6 +46,10 @@ const REQUESTS = [
   ['GET', '/v1/users/ann', { authorization: 'yes' }, 200, '/v1/users/:name'],
   ['GET', '/missing', {}, 404, undefined],
 ];
+// fastify: a request its own onRequest hook answers keeps its route (otelkit's hook runs first).
+const FASTIFY_REQUESTS = [...REQUESTS, ['GET', '/v1/users/bob', {}, 401, '/v1/users/:name']];
+// express: the answering middleware is mounted at /v1, the route so far.
+const EXPRESS_REQUESTS = [...REQUESTS, ['GET', '/v1/users/bob', {}, 401, '/v1']];
 const NEST_REQUESTS = [
   ['GET', '/items/42', {}, 200, '/items/:id'],
   ['POST', '/items', { 'content-type': 'application/json' }, 201, '/items'],
@@ -62,10 +66,10 @@ const HAPI_REQUESTS = [
 // layerSpans: express and fastify spans per layer in development only (otelkit's rule); NestJS
 // and hapi keep their upstream instrumentations' spans in every environment.
 const FRAMEWORKS = [
-  { dir: 'fastify5', kind: 'fastify', major: 5, requests: REQUESTS, layerSpans: 'development' },
-  { dir: 'fastify4', kind: 'fastify', major: 4, alias: ['fastify4', 'fastify'], requests: REQUESTS, layerSpans: 'development' },
-  { dir: 'express4', kind: 'express', major: 4, requests: REQUESTS, layerSpans: 'development' },
-  { dir: 'express5', kind: 'express', major: 5, alias: ['express5', 'express'], requests: REQUESTS, layerSpans: 'development' },
+  { dir: 'fastify5', kind: 'fastify', major: 5, requests: FASTIFY_REQUESTS, layerSpans: 'development' },
+  { dir: 'fastify4', kind: 'fastify', major: 4, alias: ['fastify4', 'fastify'], requests: FASTIFY_REQUESTS, layerSpans: 'development' },
+  { dir: 'express4', kind: 'express', major: 4, requests: EXPRESS_REQUESTS, layerSpans: 'development' },
+  { dir: 'express5', kind: 'express', major: 5, alias: ['express5', 'express'], requests: EXPRESS_REQUESTS, layerSpans: 'development' },
   { dir: 'nest', label: 'nest-express', kind: '@nestjs/core', major: 11, env: { NEST_ADAPTER: 'express' }, requests: NEST_REQUESTS, layerSpans: 'always' },
   { dir: 'nest', label: 'nest-fastify', kind: '@nestjs/core', major: 11, env: { NEST_ADAPTER: 'fastify' }, requests: NEST_REQUESTS, layerSpans: 'always' },
   { dir: 'hapi', kind: '@hapi/hapi', major: 21, requests: HAPI_REQUESTS, layerSpans: 'always' },
