@@ -20,7 +20,7 @@ const tsFiles = ['src/**/*.ts', 'src/**/*.mts'];
 const envMessage = 'read configuration from the Config built in src/config/ (src/config/load.ts), not from the environment';
 
 export default [
-  { ignores: ['dist/**', 'node_modules/**', 'collector/_build/**', '**/node_modules/**', 'test/artifacts/**', 'test/fixtures/frameworks/vendor/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'collector/_build/**', '**/node_modules/**', 'test/artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: tsFiles })),
   {

@@ -4,7 +4,7 @@
 // application's log are checked: route-named server spans, the route label, the failure on the
 // span, the log under the request's trace, no layer span twice. A second part checks that the
 // preload leaves fastify's responses exactly as they are without it.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -16,26 +16,24 @@ const shared = receiverPerFile();
 const { apps } = shared;
 const APPS = path.join(FIXTURES, 'frameworks');
 
+// Copies of frameworks live in a directory of this process's own: the Node lines run in parallel.
+const RUN_DIR = path.join(ROOT, '.tmp', `frameworks-${process.pid}`);
+
 /**
  * A second major of a framework is the dev dependency `<alias>` (an npm alias). It must load under
  * its own name for the instrumentation to see it (require-in-the-middle names a module by its
- * directory): it is copied to the application directory's node_modules/<name> (git ignores it).
- * Its own dependencies come along (npm's nested node_modules), the rest resolve from the repository's.
+ * directory): the application's entry files and the module they share are copied to RUN_DIR, and
+ * the alias to node_modules/<name> beside them. Its own dependencies come along (npm's nested
+ * node_modules), the rest resolve from the repository's.
  */
 function installAs(alias, name, dir) {
-  const source = path.join(ROOT, 'node_modules', alias);
-  const target = path.join(APPS, dir, 'node_modules', name);
-  const want = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8')).version;
-  let have;
-  try {
-    have = JSON.parse(fs.readFileSync(path.join(target, 'package.json'), 'utf8')).version;
-  } catch {}
-  if (have === want) return want;
-  fs.rmSync(target, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.cpSync(source, target, { recursive: true });
-  return want;
+  fs.cpSync(path.join(APPS, dir), path.join(RUN_DIR, dir), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'node_modules', alias), path.join(RUN_DIR, dir, 'node_modules', name), { recursive: true, dereference: true });
 }
+
+const appDir = (f) => path.join(f.alias ? RUN_DIR : APPS, f.dir);
+
+after(() => fs.rmSync(RUN_DIR, { recursive: true, force: true }));
 
 // [method, path, headers, expected status, expected route (undefined: none)]
 const REQUESTS = [
@@ -76,10 +74,13 @@ const FRAMEWORKS = [
 ];
 
 before(() => {
+  fs.rmSync(RUN_DIR, { recursive: true, force: true });
+  fs.mkdirSync(RUN_DIR, { recursive: true });
+  for (const shared of ['fastify-routes.cjs', 'express-routes.cjs', 'path-loaded.cjs']) fs.copyFileSync(path.join(APPS, shared), path.join(RUN_DIR, shared));
   for (const f of FRAMEWORKS) if (f.alias) installAs(f.alias[0], f.alias[1], f.dir);
   // The version each application really loads, so that a wrong copy fails here.
   for (const f of FRAMEWORKS) {
-    const pkg = f.alias ? path.join(APPS, f.dir, 'node_modules', f.alias[1], 'package.json') : path.join(ROOT, 'node_modules', f.kind, 'package.json');
+    const pkg = f.alias ? path.join(RUN_DIR, f.dir, 'node_modules', f.alias[1], 'package.json') : path.join(ROOT, 'node_modules', f.kind, 'package.json');
     assert.equal(Number(JSON.parse(fs.readFileSync(pkg, 'utf8')).version.split('.')[0]), f.major, `${f.dir} loads ${f.kind} ${f.major}`);
   }
 });
@@ -110,7 +111,7 @@ for (const f of FRAMEWORKS) {
       test(`${f.label ?? f.dir} ${module === 'cjs' ? 'CommonJS' : 'ES module'} ${environment}: route-named spans and metric, failures on the span, logs in the trace`, async () => {
         const rec = shared.rec;
         const service = `${f.label ?? f.dir}-${module}-${environment}`;
-        const app = startApp(path.join(APPS, f.dir, `app.${module}`), {
+        const app = startApp(path.join(appDir(f), `app.${module}`), {
           env: {
             OTEL_EXPORTER_OTLP_ENDPOINT: rec.url,
             OTEL_SERVICE_NAME: service,
@@ -212,7 +213,7 @@ async function answers(port) {
 for (const f of FRAMEWORKS.filter((x) => x.kind === 'fastify')) {
   for (const environment of ['development', 'production']) {
     test(`${f.dir} ${environment}: responses identical with and without the preload`, async () => {
-      const file = path.join(APPS, f.dir, 'app.cjs');
+      const file = path.join(appDir(f), 'app.cjs');
       const env = { OTEL_EXPORTER_OTLP_ENDPOINT: shared.rec.url, OTELKIT_ENVIRONMENT: environment, OTEL_TRACES_SAMPLER: 'always_on', OTEL_BSP_SCHEDULE_DELAY: '50' };
       const plain = startApp(file, { preload: [], env });
       const traced = startApp(file, { env });
@@ -229,18 +230,10 @@ for (const f of FRAMEWORKS.filter((x) => x.kind === 'fastify')) {
 }
 
 test('frameworks loaded by file path: express through require.resolve, a vendored fastify', async () => {
-  const vendored = path.join(APPS, 'vendor', 'fastify');
-  const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/fastify/package.json'), 'utf8')).version;
-  let have;
-  try {
-    have = JSON.parse(fs.readFileSync(path.join(vendored, 'package.json'), 'utf8')).version;
-  } catch {}
-  if (have !== version) {
-    fs.rmSync(vendored, { recursive: true, force: true });
-    fs.cpSync(path.join(ROOT, 'node_modules/fastify'), vendored, { recursive: true });
-  }
+  // A vendored copy: outside any node_modules, loaded by a relative path.
+  fs.cpSync(path.join(ROOT, 'node_modules/fastify'), path.join(RUN_DIR, 'vendor', 'fastify'), { recursive: true, dereference: true });
   const rec = shared.rec;
-  const app = startApp(path.join(APPS, 'path-loaded.cjs'), {
+  const app = startApp(path.join(RUN_DIR, 'path-loaded.cjs'), {
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: rec.url, OTELKIT_ENVIRONMENT: 'development', OTEL_BSP_SCHEDULE_DELAY: '50', OTEL_METRICS_EXPORTER: 'none' },
   });
   apps.push(app);
