@@ -64,10 +64,10 @@ const HAPI_REQUESTS = [
 // layerSpans: express and fastify spans per layer in development only (otelkit's rule); NestJS
 // and hapi keep their upstream instrumentations' spans in every environment.
 const FRAMEWORKS = [
-  { dir: 'fastify5', kind: 'fastify', major: 5, requests: FASTIFY_REQUESTS, layerSpans: 'development' },
-  { dir: 'fastify4', kind: 'fastify', major: 4, alias: ['fastify4', 'fastify'], requests: FASTIFY_REQUESTS, layerSpans: 'development' },
-  { dir: 'express4', kind: 'express', major: 4, requests: EXPRESS_REQUESTS, layerSpans: 'development' },
-  { dir: 'express5', kind: 'express', major: 5, alias: ['express5', 'express'], requests: EXPRESS_REQUESTS, layerSpans: 'development' },
+  { dir: 'fastify5', kind: 'fastify', major: 5, requests: FASTIFY_REQUESTS, errorSource: 'fastify', layerSpans: 'development' },
+  { dir: 'fastify4', kind: 'fastify', major: 4, alias: ['fastify4', 'fastify'], requests: FASTIFY_REQUESTS, errorSource: 'fastify', layerSpans: 'development' },
+  { dir: 'express4', kind: 'express', major: 4, requests: EXPRESS_REQUESTS, errorSource: 'express', layerSpans: 'development' },
+  { dir: 'express5', kind: 'express', major: 5, alias: ['express5', 'express'], requests: EXPRESS_REQUESTS, errorSource: 'express', layerSpans: 'development' },
   { dir: 'nest', label: 'nest-express', kind: '@nestjs/core', major: 11, env: { NEST_ADAPTER: 'express' }, requests: NEST_REQUESTS, layerSpans: 'always' },
   { dir: 'nest', label: 'nest-fastify', kind: '@nestjs/core', major: 11, env: { NEST_ADAPTER: 'fastify' }, requests: NEST_REQUESTS, layerSpans: 'always' },
   { dir: 'hapi', kind: '@hapi/hapi', major: 21, requests: HAPI_REQUESTS, layerSpans: 'always' },
@@ -137,11 +137,20 @@ for (const f of FRAMEWORKS) {
           if (d.status >= 500) {
             assert.equal(span.status.code, 2, `${d.key}: server span status ERROR`);
             const trace = rec.spans.filter((s) => s.traceId === d.traceId);
-            const exception = trace.flatMap((s) => s.events).find((e) => e.name === 'exception');
-            // express records the exception on its layer spans, made in development only.
-            if (f.kind !== 'express' || environment === 'development') {
-              assert.ok(exception, `${d.key}: an exception event in the trace`);
-              assert.match(String(exception.attributes['exception.message']), /boom in handler|sent as an error/);
+            const event = trace.flatMap((s) => s.events).find((e) => e.name === 'exception');
+            if (f.errorSource) {
+              // Error tracking (errors/capture.ts): one exception record under the request's trace.
+              const record = await rec.waitFor(() => rec.logs.find((l) => l.eventName === 'exception' && l.traceId === d.traceId), { timeoutMs: 10000 });
+              assert.equal(record.attributes['otelkit.error.source'], f.errorSource, `${d.key}: error source`);
+              assert.match(String(record.attributes['exception.message']), /boom in handler|sent as an error/);
+              assert.equal(record.attributes['http.route'], d.route, `${d.key}: the record's route`);
+              assert.match(String(span.status.message), /boom in handler|sent as an error/, `${d.key}: status message`);
+            }
+            // express records the exception on its layer spans (development only), NestJS and hapi
+            // on their instrumentations' spans.
+            if (f.kind !== 'fastify' && (f.kind !== 'express' || environment === 'development')) {
+              assert.ok(event, `${d.key}: an exception event in the trace`);
+              assert.match(String(event.attributes['exception.message']), /boom in handler|sent as an error/);
             }
           }
         }

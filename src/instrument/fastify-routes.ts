@@ -1,5 +1,5 @@
 // Fastify (4 and 5): the route of every request (http.route on the server span, its name and the
-// duration metric's label) and the exception of a failed request on the server span. Fastify
+// duration metric's label) and the error of a failed request for error tracking. Fastify
 // publishes each new instance on the diagnostics channel `fastify.initialization` (both majors),
 // before the application can add anything to it; otelkit adds two hooks there. Nothing of
 // fastify is wrapped or replaced, and the hooks only read: responses are fastify's own.
@@ -10,7 +10,7 @@
 // avoids for express in production); and its route lands on the server span through the same
 // RPC metadata this module sets.
 import * as diagnosticsChannel from 'node:diagnostics_channel';
-import { SpanStatusCode, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { reportOnce } from '../diag';
@@ -41,17 +41,16 @@ function onRequest(req: FastifyRequest, _reply: unknown, done: Done): void {
   done();
 }
 
+/** Where a request's error goes: error tracking's framework entry (errors/capture.ts). */
+let reportError: ((err: unknown) => void) | undefined;
+
 /**
- * Records the exception of a failed request on the server span. onError hooks run before
- * fastify's error handler sends the error response and cannot change it.
+ * Hands the error of a failed request to error tracking, which records it once the response
+ * shows a server error (as express's and koa's). onError hooks run before fastify's error
+ * handler sends the error response and cannot change it.
  */
 function onError(_req: FastifyRequest, _reply: unknown, error: unknown, done: Done): void {
-  const rpc = getRPCMetadata(activeContext());
-  const span = rpc?.type === RPCType.HTTP ? rpc.span : undefined;
-  if (span?.isRecording() && error instanceof Error) {
-    span.recordException(error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-  }
+  if (reportError !== undefined) reportError(error);
   done();
 }
 
@@ -91,7 +90,7 @@ export class FastifyRoutesInstrumentation implements Instrumentation {
     this.subscribed = false;
   }
 
-  // No spans or metrics of its own: the route and the exception go to otelkit's server span.
+  // No spans or metrics of its own: the route goes to otelkit's server span, errors to error tracking.
   setTracerProvider(_provider: TracerProvider): void {}
   setMeterProvider(_provider: MeterProvider): void {}
   setConfig(config: InstrumentationConfig): void {
@@ -99,5 +98,10 @@ export class FastifyRoutesInstrumentation implements Instrumentation {
   }
   getConfig(): InstrumentationConfig {
     return this.config;
+  }
+
+  /** Where the errors of failed requests go (instrument/instrumentation-setup.ts). */
+  reportErrorsTo(report: (err: unknown) => void): void {
+    reportError = report;
   }
 }

@@ -12,6 +12,7 @@ import { winstonInstrumentationConfig } from '../logs/winston-instrumentation-co
 import { selectInstrumentations, type AfterActivate, type ConfigFor, type InstrumentationSpec } from '../loading/lazy-instrumentations';
 import { databaseTracerProvider } from '../trace/database-tracer';
 import type { SpanTarget } from '../trace/own-span';
+import { FastifyRoutesInstrumentation } from './fastify-routes';
 import { instrumentServer, type ServerInstrumentationOptions } from './http-server';
 import { useOwnLayerWrapper } from './patches/express-layers';
 import { captureExpressErrors } from './patches/express-errors';
@@ -90,6 +91,7 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
     if (name === 'express' && reportError !== undefined) captureExpressErrors(instrumentation, (err) => reportError(err, 'express'));
     if (name === 'koa' && reportError !== undefined) captureKoaErrors(instrumentation, (err) => reportError(err, 'koa'));
+    if (name === 'fastify' && reportError !== undefined && instrumentation instanceof FastifyRoutesInstrumentation) instrumentation.reportErrorsTo((err) => reportError(err, 'fastify'));
     if (name === 'winston' && loggedError !== undefined) guard('winston-errors', 'tracking errors logged with winston', () => trackWinstonErrors(loggedError));
     // Their sockets neither: no orphan tcp.connect or dns.lookup roots (pg-connections.ts).
     if (name === 'pg' && config.instrumentations.pgRequireParentSpan) connectsOutsideRequestsUntraced(instrumentation);
