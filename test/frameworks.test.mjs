@@ -61,6 +61,13 @@ const HAPI_REQUESTS = [
   ['GET', '/missing', {}, 404, undefined],
 ];
 
+const KOA_REQUESTS = [
+  ['GET', '/items/42', {}, 200, '/items/:id'],
+  ['POST', '/items', { 'content-type': 'application/json' }, 201, '/items'],
+  ['GET', '/boom', {}, 500, '/boom'],
+  ['GET', '/missing', {}, 404, undefined],
+];
+
 // layerSpans: express and fastify spans per layer in development only (otelkit's rule); NestJS
 // and hapi keep their upstream instrumentations' spans in every environment.
 const FRAMEWORKS = [
@@ -71,6 +78,7 @@ const FRAMEWORKS = [
   { dir: 'nest', label: 'nest-express', kind: '@nestjs/core', major: 11, env: { NEST_ADAPTER: 'express' }, requests: NEST_REQUESTS, layerSpans: 'always' },
   { dir: 'nest', label: 'nest-fastify', kind: '@nestjs/core', major: 11, env: { NEST_ADAPTER: 'fastify' }, requests: NEST_REQUESTS, layerSpans: 'always' },
   { dir: 'hapi', kind: '@hapi/hapi', major: 21, requests: HAPI_REQUESTS, layerSpans: 'always' },
+  { dir: 'koa', kind: 'koa', major: 2, requests: KOA_REQUESTS, errorSource: 'koa', layerSpans: 'always' },
 ];
 
 before(() => {
