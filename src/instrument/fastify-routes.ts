@@ -31,12 +31,17 @@ const kRouted = Symbol.for('otelkit.fastify.routes');
 
 /** Names the request's route on the server span's RPC metadata, read when the response closes. */
 function onRequest(req: FastifyRequest, _reply: unknown, done: Done): void {
-  const rpc = getRPCMetadata(activeContext());
-  if (rpc?.type === RPCType.HTTP) {
-    // routeOptions.url is the route's declared path with its prefix (/items/:id); undefined for
-    // fastify's 404 handler, which has no route.
-    const url = req.routeOptions?.url;
-    if (url) rpc.route = url;
+  try {
+    const rpc = getRPCMetadata(activeContext());
+    if (rpc?.type === RPCType.HTTP) {
+      // routeOptions.url is the route's declared path with its prefix (/items/:id); undefined for
+      // fastify's 404 handler, which has no route.
+      const url = req.routeOptions?.url;
+      if (url) rpc.route = url;
+    }
+  } catch (err) {
+    // A getter of a future fastify that throws must not fail the request.
+    reportOnce('fastify-route', 'fastify route not read; requests keep their method as span name', err);
   }
   done();
 }
