@@ -1,5 +1,6 @@
 // Request-path overhead, for two workloads:
 //   hello   an express hello world (GET /hello/world);
+//   fastify the same hello world on fastify 5 (GET /hello/world; chosen by users for speed);
 //   orders  the orders service's read path (examples/orders-service, GET /orders/:id) on real
 //           PostgreSQL and Redis, seeded with orders (see bench/support/orders.mjs and orders.lua);
 // each under plain node, the official register (sampling 1.0), and otelkit at production sampling
@@ -19,14 +20,14 @@
 //
 //   node bench/http.mjs [rounds] [seconds] [--lines 20,22,24]
 //   OTELKIT_BENCH_LINES="22 24"    picks lines too (default: all; a missing binary is an error)
-//   HTTP_WORKLOADS=hello,orders    the workloads to run (default: both)
+//   HTTP_WORKLOADS=hello,fastify,orders  the workloads to run (default: all three)
 //   HTTP_WARMUP_SECONDS=60         warm-up per run (minimum 3; 3 measures the first seconds of a process)
 //   HTTP_EXPORT=auto               auto (the collector when built, else the sink) | collector | sink
 //
 // Run time: every run is one fresh service, warm-up + measured window(s) + ~2 s of start-up, so
 // rounds x 4 configurations x lines x workloads runs. The default (3 rounds, 5 s, 60 s warm-up,
-// 3 lines, both workloads) is 72 runs, about 80 minutes (more when steal forces re-measures).
-// To shorten it: fewer rounds (1 round: ~27 min), fewer lines (--lines 24), one workload
+// 3 lines, three workloads) is 108 runs, about 2 hours (more when steal forces re-measures).
+// To shorten it: fewer rounds (1 round: ~40 min), fewer lines (--lines 24), one workload
 // (HTTP_WORKLOADS=hello), or a shorter warm-up (HTTP_WARMUP_SECONDS=20: otelkit at 0.1 is then
 // measured before its steady state, README).
 import { spawn, spawnSync } from 'node:child_process';
@@ -83,6 +84,15 @@ const workloads = {
       return { describe: 'GET /hello/world', path: '/hello/world', probe: '/hello/world', env: {}, reset: async () => {}, stop: async () => {} };
     },
   },
+  fastify: {
+    title: 'fastify hello world',
+    app: path.join(ROOT, 'bench/support/fastify-hello.js'),
+    esm: false,
+    env: { OTEL_SERVICE_NAME: 'bench-fastify' },
+    async setup() {
+      return { describe: 'GET /hello/world', path: '/hello/world', probe: '/hello/world', env: {}, reset: async () => {}, stop: async () => {} };
+    },
+  },
   orders: {
     title: 'orders service, read path',
     app: path.join(ROOT, 'examples/orders-service/server.mjs'),
@@ -101,7 +111,7 @@ const workloads = {
 const exportMode = process.env.HTTP_EXPORT || 'auto';
 if (!['auto', 'collector', 'sink'].includes(exportMode)) fail(`HTTP_EXPORT must be auto, collector or sink, not "${exportMode}"`);
 
-const selected = (process.env.HTTP_WORKLOADS || 'hello,orders').split(',').map((s) => s.trim()).filter(Boolean);
+const selected = (process.env.HTTP_WORKLOADS || 'hello,fastify,orders').split(',').map((s) => s.trim()).filter(Boolean);
 for (const name of selected) {
   if (!workloads[name]) fail(`unknown workload "${name}" in HTTP_WORKLOADS (known: ${Object.keys(workloads).join(', ')})`);
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The benchmarks, each measuring its configurations side by side in one run: start-up and
-# request throughput (plain node, the official register, otelkit; an express hello world and
+# request throughput (plain node, the official register, otelkit; express and fastify hello worlds and
 # the orders service's read path on real PostgreSQL and Redis, exporting to the real collector),
 # the logger (bare winston against otelkit's logger), and the span encoding (upstream's
 # serialiser against otelkit's).
 #
-#   HTTP_ROUNDS (3), HTTP_SECONDS (5), HTTP_WORKLOADS (hello,orders), STARTUP_ROUNDS (10),
+#   HTTP_ROUNDS (3), HTTP_SECONDS (5), HTTP_WORKLOADS (hello,fastify,orders), STARTUP_ROUNDS (10),
 #   OTELKIT_BENCH_LINES (all: the running node and scripts/node-lines, e.g. "24" for one)
-# bench/http.mjs with the defaults on 3 lines takes about 80 minutes (HTTP_ROUNDS=1: ~27 min).
+# bench/http.mjs with the defaults on 3 lines takes about 2 hours (HTTP_ROUNDS=1: ~40 min).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=setup.sh
@@ -15,7 +15,7 @@ source "$ROOT/scripts/setup.sh"
 apt_ensure wrk wrk taskset util-linux
 # PostgreSQL and Redis for the orders workload of bench/http.mjs (the part of setup_backends it
 # needs: not Prometheus).
-case ",${HTTP_WORKLOADS:-hello,orders}," in
+case ",${HTTP_WORKLOADS:-hello,fastify,orders}," in
   *,orders,*)
     apt_ensure redis-server redis-server
     if [ -z "$(pg_bin_dir)" ] || [ ! -x "$(pg_bin_dir)/initdb" ]; then apt_ensure /nonexistent/initdb postgresql; fi
@@ -38,7 +38,7 @@ fi
 cd "$ROOT"
 node bench/startup.mjs "${STARTUP_ROUNDS:-10}"
 echo
-HTTP_WORKLOADS="${HTTP_WORKLOADS:-hello,orders}" node bench/http.mjs "${HTTP_ROUNDS:-3}" "${HTTP_SECONDS:-5}"
+HTTP_WORKLOADS="${HTTP_WORKLOADS:-hello,fastify,orders}" node bench/http.mjs "${HTTP_ROUNDS:-3}" "${HTTP_SECONDS:-5}"
 echo
 node bench/logger.bench.mjs > /dev/null
 echo

@@ -11,7 +11,7 @@ import type {
 /** Every instrumentation otelkit knows, by its OTEL_NODE_ENABLED_INSTRUMENTATIONS short name. */
 export const KNOWN_INSTRUMENTATIONS: readonly string[] = [
   'amqplib', 'aws-lambda', 'aws-sdk', 'bunyan', 'cassandra-driver', 'connect', 'cucumber',
-  'dataloader', 'dns', 'express', 'fs', 'generic-pool', 'graphql', 'grpc', 'hapi', 'http',
+  'dataloader', 'dns', 'express', 'fastify', 'fs', 'generic-pool', 'graphql', 'grpc', 'hapi', 'http',
   'ioredis', 'kafkajs', 'knex', 'koa', 'lru-memoizer', 'memcached', 'mongodb', 'mongoose',
   'mysql', 'mysql2', 'nestjs-core', 'net', 'openai', 'oracledb', 'pg', 'pino', 'redis', 'restify',
   'router', 'runtime-node', 'socket.io', 'tedious', 'undici', 'winston',

@@ -9,9 +9,10 @@ import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Config } from '../config/types';
 import { winstonInstrumentationConfig } from '../logs/winston-instrumentation-config';
-import type { AfterActivate, ConfigFor, InstrumentationSpec } from '../loading/lazy-instrumentations';
+import { selectInstrumentations, type AfterActivate, type ConfigFor, type InstrumentationSpec } from '../loading/lazy-instrumentations';
 import { databaseTracerProvider } from '../trace/database-tracer';
 import type { SpanTarget } from '../trace/own-span';
+import { FastifyRoutesInstrumentation } from './fastify-routes';
 import { instrumentServer, type ServerInstrumentationOptions } from './http-server';
 import { isOtelkitLogger } from '../logs/logger';
 import { useOwnLayerWrapper } from './patches/express-layers';
@@ -21,6 +22,7 @@ import { captureKoaErrors } from './patches/koa-errors';
 import type { LoggedErrorHook } from '../logs/logging-state';
 import { guard } from '../diag';
 import { koaUseChecksItsArgument } from './patches/koa-use';
+import { leaveExpressLayersToExpress } from './patches/router-under-express';
 import { sampledParentsOnly } from './patches/sampled-parents-only';
 import { connectsOutsideRequestsUntraced } from './patches/pg-connections';
 import { winstonLeavesLoggersAlone } from './patches/winston-loggers';
@@ -81,6 +83,7 @@ export interface EnableContext {
 export function onInstrumentationEnabled(config: Config, { serverOptions, tracerProvider, ours, target, reportError, loggedError }: EnableContext): AfterActivate {
   const sampler = config.traces.sampler.name;
   const dropsUnsampledChildren = sampler.startsWith('parentbased_') || sampler === 'always_off';
+  const expressSelected = selectInstrumentations(config.instrumentations).some((s) => s.name === 'express');
   return (name, instrumentation) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (name === 'http') instrumentServer((require('node:https') as typeof import('node:https')).Server, 'https', serverOptions);
@@ -91,12 +94,15 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
     if (name === 'express' && reportError !== undefined) captureExpressErrors(instrumentation, (err) => reportError(err, 'express'));
     if (name === 'koa' && reportError !== undefined) captureKoaErrors(instrumentation, (err) => reportError(err, 'koa'));
+    if (name === 'fastify' && reportError !== undefined && instrumentation instanceof FastifyRoutesInstrumentation) instrumentation.reportErrorsTo((err) => reportError(err, 'fastify'));
     if (name === 'winston' && loggedError !== undefined) guard('winston-errors', 'tracking errors logged with winston', () => trackWinstonErrors(loggedError));
     // Their sockets neither: no orphan tcp.connect or dns.lookup roots (pg-connections.ts).
     if (name === 'pg' && config.instrumentations.pgRequireParentSpan) connectsOutsideRequestsUntraced(instrumentation);
     // The application's own koa and winston behave as they do without otelkit (see each patch).
     if (name === 'koa') koaUseChecksItsArgument(instrumentation);
     if (name === 'winston') winstonLeavesLoggersAlone(instrumentation, isOtelkitLogger);
+    // Express 5's layers are express's to trace; the router instrumentation keeps routers used alone.
+    if (name === 'router' && expressSelected) leaveExpressLayersToExpress(instrumentation);
     if (dropsUnsampledChildren) sampledParentsOnly(name, instrumentation);
     if (dropsUnsampledChildren && ours && DATABASE_CLIENTS.has(name)) instrumentation.setTracerProvider(databaseTracerProvider(tracerProvider, target));
   };

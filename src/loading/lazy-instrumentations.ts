@@ -12,10 +12,12 @@
 // during its dispatch).
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Module class itself, whose prototype.require we wrap
 import Module = require('node:module');
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { Config } from '../config/types';
 import { emit, reportOnce } from '../diag';
+import { FastifyRoutesInstrumentation } from '../instrument/fastify-routes';
 import { bridgeEsmImports, instrumentOnFirstRequest } from './esm-hooks';
 
 export interface InstrumentationSpec {
@@ -25,7 +27,11 @@ export interface InstrumentationSpec {
   cls: string;
   /** Module names whose first load triggers the instrumentation; empty = enable at start. */
   modules: string[];
+  /** otelkit's own instrumentation (part of the bundle), instead of pkg's export cls. */
+  own?: () => InstrumentationClass;
 }
+
+type InstrumentationClass = new (c?: InstrumentationConfig) => Instrumentation;
 
 const spec = (name: string, cls: string, modules: string[] = [name]): InstrumentationSpec => ({
   name,
@@ -45,6 +51,8 @@ export const INSTRUMENTATIONS: readonly InstrumentationSpec[] = [
   spec('dataloader', 'DataloaderInstrumentation'),
   spec('dns', 'DnsInstrumentation', ['dns', 'dns/promises']),
   spec('express', 'ExpressInstrumentation'),
+  // otelkit's own: upstream's is @fastify/otel, outside the auto-instrumentation set (see the module).
+  { name: 'fastify', pkg: 'otelkit', cls: 'FastifyRoutesInstrumentation', modules: ['fastify'], own: () => FastifyRoutesInstrumentation },
   spec('fs', 'FsInstrumentation', ['fs', 'fs/promises']),
   spec('generic-pool', 'GenericPoolInstrumentation'),
   spec('graphql', 'GraphQLInstrumentation'),
@@ -132,7 +140,7 @@ function activate(s: InstrumentationSpec, configFor: ConfigFor, after?: AfterAct
   if (existing) return existing;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Cls = (require(s.pkg) as Record<string, new (c?: InstrumentationConfig) => Instrumentation>)[s.cls];
+    const Cls = s.own ? s.own() : (require(s.pkg) as Record<string, InstrumentationClass>)[s.cls];
     // Constructed enabled, which hooks it in: some instrumentations (undici) read
     // config.enabled on every event and do nothing when it says false.
     const inst = new Cls({ ...configFor(s.name), enabled: true });
@@ -158,6 +166,53 @@ function packageName(id: string): string | undefined {
   }
   return id.slice(0, slash);
 }
+
+/** The `name` of the package.json in each directory looked at (null: none), read once per directory. */
+const packageNames = new Map<string, string | null>();
+
+function packageNameIn(dir: string): string | null {
+  let name = packageNames.get(dir);
+  if (name !== undefined) return name;
+  name = null;
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    const n = (parsed as { name?: unknown } | null)?.name;
+    if (typeof n === 'string') name = n;
+  } catch {
+    // no package.json there, or not one that names a package
+  }
+  packageNames.set(dir, name);
+  return name;
+}
+
+/**
+ * The pending package a path id loads, for a framework loaded by file path
+ * (`require(require.resolve('express'))`, `require('./vendor/express')`, a workspace copy):
+ * require-in-the-middle names a module by the package directory it is in, so its hooks patch
+ * such loads once the instrumentation is on. Only a directory named like a pending package is
+ * checked, by the name in its package.json (read once per directory): most path requires (a
+ * package's own files) cost a split and a few map lookups.
+ */
+export function packageAtPath(id: string, fromDir: string | undefined, isPending: (name: string) => boolean): string | undefined {
+  const segments = id.split('/');
+  for (let i = 0; i < segments.length; i++) {
+    let name = segments[i];
+    if (name.charCodeAt(0) === 64 /* @ */ && i + 1 < segments.length) name = `${name}/${segments[i + 1]}`;
+    if (!isPending(name) || Module.isBuiltin(name)) continue;
+    const end = i + (name.includes('/') ? 2 : 1);
+    const rel = segments.slice(0, end).join('/');
+    const dir = path.isAbsolute(rel) ? rel : fromDir === undefined ? undefined : path.resolve(fromDir, rel);
+    if (dir === undefined) return undefined;
+    const found = packageNameIn(dir);
+    if (found !== null && isPending(found)) return found;
+  }
+  return undefined;
+}
+
+const isPathId = (id: string): boolean => {
+  const c = id.charCodeAt(0);
+  return c === 46 /* . */ || c === 47 /* / */;
+};
 
 /**
  * Enables instrumentations lazily. Those without trigger modules start now. Returns the names
@@ -203,8 +258,13 @@ export function installLazyInstrumentations(specs: readonly InstrumentationSpec[
   // Module.prototype.require; wrapping after that keeps ours outermost, so ours runs first.
   const ModuleProto = (Module as unknown as { prototype: { require: (id: string) => unknown } }).prototype;
   const next = ModuleProto.require;
+  const isPending = (name: string): boolean => pending.has(name);
+  const triggerByPath = (id: string, from: unknown): boolean => {
+    const pkg = packageAtPath(id, (from as { path?: string } | null)?.path, isPending);
+    return pkg !== undefined && trigger(pkg);
+  };
   ModuleProto.require = function otelkitLazyRequire(this: unknown, id: string) {
-    if (pending.size !== 0 && typeof id === 'string' && trigger(id)) {
+    if (pending.size !== 0 && typeof id === 'string' && (isPathId(id) ? triggerByPath(id, this) : trigger(id))) {
       // The instrumentation may have just installed require-in-the-middle outside of us:
       // go through the current chain so its hook sees this load.
       return ModuleProto.require === otelkitLazyRequire ? next.call(this, id) : ModuleProto.require.call(this, id);

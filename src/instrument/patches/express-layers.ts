@@ -16,6 +16,8 @@ type Handle = ((this: unknown, ...args: unknown[]) => unknown) & { stack?: Layer
 interface Layer {
   name: string;
   path?: string;
+  /** router 2.x (express 5): the declared path; such a layer never has `path`. */
+  rawPath?: unknown;
   handle: Handle;
   route?: { path?: string };
   [kPatched]?: true;
@@ -131,7 +133,10 @@ function layerNaming(type: LayerType, route: string, layer: Layer, layerPath: st
     }
     case LayerType.RequestHandler: {
       const expressName = (route || layerPath) ?? 'request handler';
-      return [`request handler${layer.path ? ` - ${route || layerPath}` : ''}`, expressName];
+      // Upstream names a handler after its route only when the layer has a matched `path`, which
+      // router 2.x (express 5) layers never have: every express 5 handler was "request handler".
+      const named = Boolean(layer.path) || layer.rawPath !== undefined;
+      return [`request handler${named ? ` - ${route || layerPath}` : ''}`, expressName];
     }
     default:
       return [`middleware - ${layer.name}`, layer.name];
