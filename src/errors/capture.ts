@@ -341,6 +341,9 @@ export function settleRequestErrors(rpc: ServerRequestMetadata, status: number):
  * (from the unmapped stack) is replaced by it. Undefined when nothing maps.
  */
 function mappedStacktrace(s: CaptureState, err: Error): string | undefined {
+  // Most logged errors have no mapped frame and no cause: nothing serialised for them.
+  const stack = typeof err.stack === 'string' ? err.stack : undefined;
+  if ((stack === undefined || mapStack(stack, s.ownDir) === stack) && !((err as { cause?: unknown }).cause instanceof Error)) return undefined;
   const plain = serializeError(err);
   if (!mapSerialized(s, plain)) return undefined;
   return fullStack(s.opts.redactor.redactValue(plain));
