@@ -173,7 +173,8 @@ function payloadOf(raw: RawMap, base: URL, budget: { mappings: number }): Source
   return { version: 3, file: typeof raw.file === 'string' ? raw.file : '', sourceRoot: '', sources, sourcesContent: [], names, mappings: raw.mappings };
 }
 
-function load(file: string): Loaded | undefined {
+function load(key: string): Loaded | undefined {
+  const file = key.startsWith('file://') ? fileURLToPath(key) : key;
   const stat = fs.statSync(file);
   // Only regular files: opening a FIFO would block.
   if (!stat.isFile()) return undefined;
@@ -187,7 +188,10 @@ function load(file: string): Loaded | undefined {
   return { map: new SourceMap(payload), cost: budget.mappings };
 }
 
-/** The file's map, read on first use; undefined when it has none (or it cannot be used). */
+/**
+ * The file's map (by its path, or its file: URL as ES module frames name it), read on first use;
+ * undefined when it has none (or it cannot be used).
+ */
 export function mapOf(file: string): SourceMap | undefined {
   const hit = maps.get(file);
   if (hit !== undefined) {
@@ -219,10 +223,23 @@ export function mapOf(file: string): SourceMap | undefined {
   return loaded.map;
 }
 
+let excludeFor: string | undefined;
+let excludeHref = '';
+/** The excluded directory as a file: URL prefix, for ES module frames (computed once). */
+function excludeUrl(dir: string): string {
+  if (dir !== excludeFor) {
+    excludeFor = dir;
+    excludeHref = pathToFileURL(dir).href;
+    if (!excludeHref.endsWith('/')) excludeHref += '/';
+  }
+  return excludeHref;
+}
+
 /** Where a stack line's location is: the frame's file, line and column, and where they sit in the line. */
 interface Location {
   start: number;
   end: number;
+  /** As the stack names it: a path, or a file: URL. */
   file: string;
   line: number;
   column: number;
@@ -246,17 +263,15 @@ function locate(text: string): Location | undefined {
   }
   // eval frames ("eval at f (file:1:2), <anonymous>:1:1") are left as they are.
   if (text.startsWith('eval at ', start)) return undefined;
-  const m = /:(\d+):(\d+)$/.exec(text.slice(start, end));
-  if (m === null) return undefined;
-  let file = text.slice(start, end - m[0].length);
-  if (file.startsWith('file://')) {
-    try {
-      file = fileURLToPath(file);
-    } catch {
-      return undefined;
-    }
-  }
-  return { start, end, file, line: Number(m[1]), column: Number(m[2]) };
+  const c2 = text.lastIndexOf(':', end - 1);
+  const c1 = c2 <= start ? -1 : text.lastIndexOf(':', c2 - 1);
+  if (c1 <= start) return undefined;
+  const line = Number(text.slice(c1 + 1, c2));
+  const column = Number(text.slice(c2 + 1, end));
+  if (!(line > 0) || !(column > 0)) return undefined;
+  // The file as the stack names it (a path, or a file: URL): the cache's key, converted only
+  // when a map is read.
+  return { start, end, file: text.slice(start, c1), line, column };
 }
 
 /**
@@ -278,8 +293,10 @@ export function mapStack(stack: string, excludeDir: string | undefined): string 
     for (let i = 1; i < lines.length && i <= MAX_LINES; i++) {
       const text = lines[i];
       const loc = locate(text);
-      if (loc === undefined || !path.isAbsolute(loc.file) || loc.file.includes(NODE_MODULES)) continue;
-      if (exclude !== undefined && loc.file.startsWith(exclude)) continue;
+      if (loc === undefined) continue;
+      const url = loc.file.startsWith('file://');
+      if ((!url && !path.isAbsolute(loc.file)) || loc.file.includes(NODE_MODULES) || loc.file.includes('/node_modules/')) continue;
+      if (exclude !== undefined && loc.file.startsWith(url ? excludeUrl(exclude) : exclude)) continue;
       const map = loc.file === lastFile ? lastMap : mapOf(loc.file);
       lastFile = loc.file;
       lastMap = map;
