@@ -11,15 +11,24 @@
 //   flooded      the group is over its budget: fingerprint and count only
 //   same object  the same error again in the same place: one WeakMap lookup
 //   new Error()  for scale: making the error the application throws
+//   mapped       as admitted, the error made in a TypeScript module compiled with a source map
+//                (tsc's transpileModule into a temp dir): its frames mapped to the .ts source
+//                for the record and the group, the map read on the round's first error
+//   mapped flood as flooded, for that module: the group is cached per stack, nothing mapped
+// And, alone: first of file, one captured error whose file's map is read and parsed (the cache
+// emptied before each): what the first error from a compiled file pays once.
 // The request path without errors is measured by bench/http.mjs (hello), against main.
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(ROOT, 'package.json'));
 const { configureErrorCapture, captureException } = require(path.join(ROOT, 'dist/errors/capture.js'));
 const { createRedactor } = require(path.join(ROOT, 'dist/redact/redactor.js'));
+const { clearSourceMaps } = require(path.join(ROOT, 'dist/errors/source-maps.js'));
 const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
 const { MeterProvider } = require('@opentelemetry/sdk-metrics');
 
@@ -32,8 +41,43 @@ const processor = new BatchLogRecordProcessor({ exporter, maxQueueSize: 100000, 
 const logger = new LoggerProvider({ processors: [processor] }).getLogger('otelkit.errors');
 const meter = new MeterProvider().getMeter('otelkit');
 
-function configure(recordsPerMinute) {
-  configureErrorCapture({ redactor: createRedactor({ enabled: true, extraKeys: [] }), meter, emit: (r) => logger.emit(r), recordsPerMinute, appRoot: ROOT, serviceVersion: '1.0.0', environment: 'production' });
+function configure(recordsPerMinute, appRoot = ROOT) {
+  configureErrorCapture({ redactor: createRedactor({ enabled: true, extraKeys: [] }), meter, emit: (r) => logger.emit(r), recordsPerMinute, appRoot, serviceVersion: '1.0.0', environment: 'production' });
+}
+
+// A compiled TypeScript module with its map next to it (what tsc's sourceMap gives).
+const TS_SOURCE = `export class OrderError extends Error {}
+
+function failOrder(id: number): OrderError {
+  return new OrderError(\`order \${id} failed for user@example.com\`);
+}
+
+function validate(id: number): OrderError {
+  return failOrder(id);
+}
+
+export function placeOrder(id: number): OrderError {
+  return validate(id);
+}
+`;
+const tsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'otelkit-bench-sm-'));
+process.on('exit', () => fs.rmSync(tsDir, { recursive: true, force: true }));
+{
+  const ts = require('typescript');
+  const out = ts.transpileModule(TS_SOURCE, { fileName: 'orders.ts', compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, sourceMap: true } });
+  fs.mkdirSync(path.join(tsDir, 'src'));
+  fs.mkdirSync(path.join(tsDir, 'dist'));
+  fs.writeFileSync(path.join(tsDir, 'src/orders.ts'), TS_SOURCE);
+  const map = JSON.parse(out.sourceMapText);
+  map.sources = ['../src/orders.ts'];
+  fs.writeFileSync(path.join(tsDir, 'dist/orders.js'), out.outputText.replace(/\/\/# sourceMappingURL=.*$/m, '//# sourceMappingURL=orders.js.map'));
+  fs.writeFileSync(path.join(tsDir, 'dist/orders.js.map'), JSON.stringify(map));
+}
+const { placeOrder } = require(path.join(tsDir, 'dist/orders.js'));
+function makeMappedErrors(n) {
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = placeOrder(i);
+  return out;
 }
 
 class OrderError extends Error {}
@@ -56,7 +100,7 @@ async function timed(fn) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const results = { admitted: [], 'stack read': [], flooded: [], 'same object': [], 'new Error()': [] };
+const results = { admitted: [], 'stack read': [], flooded: [], 'same object': [], 'new Error()': [], mapped: [], 'mapped flood': [], 'first of file': [] };
 for (let round = 0; round < ROUNDS; round++) {
   configure(1e9);
   let errs = makeErrors(N);
@@ -71,11 +115,29 @@ for (let round = 0; round < ROUNDS; round++) {
   captureException(one);
   results['same object'].push(await timed(() => captureException(one)));
   results['new Error()'].push(await timed((i) => failOrder(i)));
+  configure(1e9, tsDir);
+  clearSourceMaps();
+  errs = makeMappedErrors(N);
+  results.mapped.push(await timed((i) => captureException(errs[i])));
+  configure(0, tsDir);
+  errs = makeMappedErrors(N);
+  results['mapped flood'].push(await timed((i) => captureException(errs[i])));
+  // The first error of a file: the map read and parsed for its record each time.
+  const F = Math.min(N, 500);
+  configure(1e9, tsDir);
+  errs = makeMappedErrors(F);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < F; i++) {
+    clearSourceMaps();
+    captureException(errs[i]);
+  }
+  results['first of file'].push(Number(process.hrtime.bigint() - start) / 1000 / F);
+  await new Promise((r) => setImmediate(r));
 }
 await processor.forceFlush();
 process.stderr.write(`error capture, ${N} errors x ${ROUNDS} rounds, node ${process.version} (median us per error; spread min-max)\n`);
-for (const [k, v] of Object.entries(results)) process.stderr.write(`  ${k.padEnd(12)} ${median(v).toFixed(2).padStart(8)} us   (${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)})\n`);
-process.stderr.write(`  records exported: ${exporter.exported} (admitted: ${2 * N * ROUNDS})\n`);
+for (const [k, v] of Object.entries(results)) process.stderr.write(`  ${k.padEnd(13)} ${median(v).toFixed(2).padStart(8)} us   (${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)})\n`);
+process.stderr.write(`  records exported: ${exporter.exported} (admitted: ${3 * N * ROUNDS + Math.min(N, 500) * ROUNDS})\n`);
 
 // A request without an error: what error tracking adds to it is the wrapper of express's
 // Router.handle (one call and one closure per router a request goes through). Measured on

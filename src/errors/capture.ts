@@ -11,8 +11,9 @@ import { SeverityNumber, type LogAttributes, type LogRecord } from '@opentelemet
 import { reportOnce } from '../diag';
 import { activeContext } from '../trace/context-access';
 import type { Redactor } from '../redact/redactor';
-import { errorType, exceptionAttributes, serializeError } from '../logs/serialize-error';
-import { fingerprint } from './fingerprint';
+import { errorType, exceptionAttributes, fullStack, serializeError, type SerializedError } from '../logs/serialize-error';
+import { appFrames, fingerprint } from './fingerprint';
+import { mapStack } from './source-maps';
 import { FloodControl, OVERFLOW_BUCKET } from './flood-control';
 import { requestAttributes, requestSpanContext, sentStatus, serverRequest, type ServerRequestMetadata } from './request-context';
 
@@ -125,7 +126,7 @@ function groupOf(s: CaptureState, n: Normalized): string {
   const key = n.stack === undefined || nl === -1 ? undefined : `${n.type}${n.stack.slice(nl)}`;
   let g = key === undefined ? undefined : byFrames.get(key);
   if (g === undefined) {
-    g = fingerprint(n.type, n.stack, n.message, s.opts.appRoot, s.ownDir);
+    g = fingerprint(n.type, groupStack(s, n.stack), n.message, s.opts.appRoot, s.ownDir);
     if (key !== undefined) {
       if (byFrames.size >= MAX_CACHED_FRAMES) byFrames.clear();
       byFrames.set(key, g);
@@ -133,6 +134,38 @@ function groupOf(s: CaptureState, n: Normalized): string {
   }
   if (n.error !== undefined) groups.set(n.error, g);
   return g;
+}
+
+/**
+ * The stack the group is made of: with the application's frames mapped to their original
+ * sources when its compiled files have source maps, so that the group is the same across
+ * rebuilds, output directories and bundlers. A map whose sources lie outside the application's
+ * root (an absolute sourceRoot of the build machine, webpack:// URLs) would leave the group
+ * without application frames: then the compiled frames make it, as without a map.
+ */
+function groupStack(s: CaptureState, stack: string | undefined): string | undefined {
+  if (stack === undefined) return undefined;
+  const mapped = mapStack(stack, s.ownDir);
+  if (mapped === stack || appFrames(mapped, s.opts.appRoot, s.ownDir).app.length > 0) return mapped;
+  return appFrames(stack, s.opts.appRoot, s.ownDir).app.length > 0 ? stack : mapped;
+}
+
+/** Maps the stacks of an error and its cause chain in place; true when one changed. */
+function mapSerialized(s: CaptureState, e: SerializedError): boolean {
+  let changed = false;
+  let c: unknown = e;
+  for (let i = 0; i <= 8 && c !== null && typeof c === 'object'; i++) {
+    const se = c as SerializedError;
+    if (typeof se.stack === 'string') {
+      const mapped = mapStack(se.stack, s.ownDir);
+      if (mapped !== se.stack) {
+        se.stack = mapped;
+        changed = true;
+      }
+    }
+    c = se.cause;
+  }
+  return changed;
 }
 
 /** True the first time this error object is seen in this request (or outside requests). */
@@ -166,10 +199,18 @@ function contextAttributes(s: CaptureState, group: string, left: number, source:
   into['deployment.environment.name'] = s.opts.environment;
 }
 
-function onServerSpan(rpc: ServerRequestMetadata | undefined, n: Normalized): void {
+function onServerSpan(s: CaptureState, rpc: ServerRequestMetadata | undefined, n: Normalized): void {
   const span = rpc?.span;
   if (span === undefined || !span.isRecording()) return;
-  span.recordException(n.error ?? { name: n.type, message: n.message });
+  const err = n.error;
+  const mapped = n.stack === undefined ? undefined : mapStack(n.stack, s.ownDir);
+  if (err === undefined || mapped === n.stack) {
+    span.recordException(err ?? { name: n.type, message: n.message });
+    return;
+  }
+  // What recordException reads of an Error (code, name, message, stack), the stack mapped.
+  const code = (err as { code?: unknown }).code;
+  span.recordException({ code: typeof code === 'string' || typeof code === 'number' ? code : undefined, name: err.name, message: err.message, stack: mapped });
 }
 
 /** Counts, flood-controls and exports one error. Returns the redacted message when a record was made. */
@@ -177,7 +218,7 @@ function capture(s: CaptureState, value: unknown, source: string, ctx: Context, 
   const n = normalize(value);
   const group = groupOf(s, n);
   count(s, n.type, group, rpc);
-  onServerSpan(rpc, n);
+  onServerSpan(s, rpc, n);
   const left = s.flood.admit(group, timeMs);
   if (left < 0) return undefined;
   const r = s.opts.redactor;
@@ -186,7 +227,10 @@ function capture(s: CaptureState, value: unknown, source: string, ctx: Context, 
     const clean = r.redactAttributes(extra);
     for (const k in clean) attributes[k] = clean[k];
   }
-  const serialized = r.redactValue(n.error !== undefined ? serializeError(n.error) : { type: n.type, message: n.message });
+  const plain = n.error !== undefined ? serializeError(n.error) : { type: n.type, message: n.message };
+  // Mapped before redaction: redaction may rewrite text the frames' locations are found by.
+  mapSerialized(s, plain);
+  const serialized = r.redactValue(plain);
   exceptionAttributes(serialized, attributes);
   contextAttributes(s, group, left, source, rpc, status, attributes);
   const body = `${serialized.type}: ${serialized.message}`;
@@ -291,6 +335,25 @@ export function settleRequestErrors(rpc: ServerRequestMetadata, status: number):
   }
 }
 
+/**
+ * A logged error's `exception.stacktrace` (cause chain included, redacted) with its frames
+ * mapped to the original sources, when a source map changed any; the log record's own attribute
+ * (from the unmapped stack) is replaced by it. Undefined when nothing maps.
+ */
+function mappedStacktrace(s: CaptureState, err: Error): string | undefined {
+  // Most logged errors have no mapped frame and no cause: nothing serialised for them.
+  const stack = typeof err.stack === 'string' ? err.stack : undefined;
+  if ((stack === undefined || mapStack(stack, s.ownDir) === stack) && !((err as { cause?: unknown }).cause instanceof Error)) return undefined;
+  const plain = serializeError(err);
+  if (!mapSerialized(s, plain)) return undefined;
+  return fullStack(s.opts.redactor.redactValue(plain));
+}
+
+function withStacktrace(attributes: Record<string, unknown>, stacktrace: string | undefined): Record<string, unknown> {
+  if (stacktrace !== undefined) attributes['exception.stacktrace'] = stacktrace;
+  return attributes;
+}
+
 /** What otelkit's logger adds to its record of `log.error(..., err)`. */
 export interface LoggedError {
   attributes: Record<string, unknown>;
@@ -311,16 +374,17 @@ export function loggedError(err: Error, ctx: Context, source = 'logger'): Logged
     const rpc = serverRequest(ctx);
     const n = normalize(err);
     const group = groupOf(s, n);
-    if (!firstReport(err, rpc)) return { attributes: { [GROUP_ATTRIBUTE]: group }, exception: false };
+    const stacktrace = mappedStacktrace(s, err);
+    if (!firstReport(err, rpc)) return { attributes: withStacktrace({ [GROUP_ATTRIBUTE]: group }, stacktrace), exception: false };
     count(s, n.type, group, rpc);
     const crash = crashes.get(err);
     if (crash !== undefined) source = crash;
-    else onServerSpan(rpc, n);
+    else onServerSpan(s, rpc, n);
     const left = s.flood.admit(group, s.now());
-    if (left < 0) return { attributes: { [GROUP_ATTRIBUTE]: group }, exception: false };
+    if (left < 0) return { attributes: withStacktrace({ [GROUP_ATTRIBUTE]: group }, stacktrace), exception: false };
     const attributes: Record<string, unknown> = {};
     contextAttributes(s, group, left, source, rpc, rpc === undefined ? undefined : sentStatus(rpc), attributes);
-    return { attributes, exception: true };
+    return { attributes: withStacktrace(attributes, stacktrace), exception: true };
   } catch (e) {
     warnFailure(e);
     return undefined;
