@@ -83,7 +83,8 @@ function findConfigs(dir) {
     if (entry.name.startsWith('_') || entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) found.push(...findConfigs(path));
-    else if (/\.ya?ml$/.test(entry.name) && entry.name !== 'builder-config.yaml') found.push(path);
+    // builder-config.yaml is the build manifest; kustomization.yaml mounts the configs for deploy/k8s.
+    else if (/\.ya?ml$/.test(entry.name) && !['builder-config.yaml', 'kustomization.yaml'].includes(entry.name)) found.push(path);
   }
   return found.sort();
 }
