@@ -196,6 +196,15 @@ function compare(runs, sides, context, name) {
     flat[role] = normalise(views[role], { ports: runs[role].ports, appScopes: ['difftest-app'], multiScope });
     dump(flat[role], `${name}-${role}-${sides[role]}`);
   }
+  // Each run sent the whole scenario: a comparison of two empty outputs would prove nothing.
+  for (const role of ['expected', 'actual']) {
+    const keys = [...flat[role].keys()];
+    for (const want of [/› SERVER GET \/api\/orders\/:id › .*CLIENT pg\.query:SELECT/, /› INTERNAL compute-total › event priced$/,
+      /^log "order fetched"#4 › span$/, /^metric app\.orders › point \{order\.kind="lookup"\} › value$/,
+      /^metric v8js\.memory\.heap\.used › /, /^resource › service\.name$/]) {
+      assert.ok(keys.some((k) => want.test(k)), `${sides[role]} run of ${name}: nothing matches ${want}`);
+    }
+  }
   const unexplained = [];
   for (const d of diff(flat.expected, flat.actual)) {
     const entry = ENTRIES.find((e) => matchEntry(e, d, context));
@@ -217,6 +226,42 @@ function asCommonJs(run) {
   });
   return { ...run, view: { spans: run.view.spans.map(rename), logs: run.view.logs.map(rename), metrics: run.view.metrics.map(rename) } };
 }
+
+test('the normaliser drops ids, times and ports, keeps the shape, and the diff names the path', () => {
+  const resource = { 'service.name': 'svc', 'process.pid': 1 };
+  const scope = { name: 'lib', version: '1.0', attributes: {} };
+  const span = (id, parent, name, start, attributes = {}, kind = 2) => ({
+    traceId: 't', spanId: id, parentSpanId: parent, name, kind, startTimeUnixNano: String(start),
+    endTimeUnixNano: String(start + 5), attributes, events: [], links: [], status: { code: 0, message: '' },
+    resource, scope,
+  });
+  const run = (ids, t0, port, extra = {}) => ({
+    spans: [
+      span(ids[0], '', 'GET /a', t0, { 'server.port': port, 'network.peer.port': port + 1 }),
+      span(ids[1], ids[0], 'child', t0 + 1, { 'db.query.text': 'SELECT 1', ...extra }, 3),
+      span(ids[2], ids[0], 'child', t0 + 2, { 'db.query.text': 'SELECT 2' }, 3),
+    ],
+    logs: [{ timeUnixNano: String(t0), observedTimeUnixNano: String(t0), severityNumber: 9, severityText: 'info',
+      body: 'hello', attributes: {}, traceId: 't', spanId: ids[2], resource, scope, flags: 1 }],
+    metrics: [{ name: 'http.server.request.duration', type: 'histogram', unit: 's', description: '', aggregationTemporality: 2,
+      dataPoints: [{ attributes: { 'server.port': port }, count: 2, sum: t0 / 1e9, bucketCounts: [2, 0], explicitBounds: [1] }],
+      resource, scope }],
+  });
+  const a = normalise(run(['a1', 'a2', 'a3'], 1000, 4000), { ports: { 4000: 'app-port' } });
+  const b = normalise(run(['b1', 'b2', 'b3'], 9000, 5000), { ports: { 5000: 'app-port' } });
+  assert.deepEqual(diff(a, b), []);
+  assert.equal(a.get('trace › SERVER GET /a (<app-port>) › CLIENT child#2 › attributes.db.query.text'), 'SELECT 2');
+  assert.equal(a.get('log "hello" › span'), 'SERVER GET /a (<app-port>) > CLIENT child#2');
+  assert.equal(a.get('metric http.server.request.duration › point {server.port="<app-port>"} › count'), 2);
+  const c = normalise(run(['c1', 'c2', 'c3'], 1000, 4000, { 'db.system.name': 'postgresql' }), { ports: { 4000: 'app-port' } });
+  assert.deepEqual(diff(a, c), [{ path: 'trace › SERVER GET /a (<app-port>) › CLIENT child › attributes.db.system.name', expected: '<absent>', actual: 'postgresql' }]);
+  // The same spans hung differently: the moved span and the record that points at it differ.
+  const moved = run(['d1', 'd2', 'd3'], 1000, 4000);
+  moved.spans[2] = { ...moved.spans[2], parentSpanId: 'd2' };
+  const paths = diff(a, normalise(moved, { ports: { 4000: 'app-port' } })).map((d) => d.path);
+  assert.ok(paths.includes('trace › SERVER GET /a (<app-port>) › CLIENT child › CLIENT child › attributes.db.query.text'), paths.join('\n'));
+  assert.ok(paths.includes('log "hello" › span'), paths.join('\n'));
+});
 
 test('otelkit sends what the official register sends, but for the allow-listed differences', async (t) => {
   const cases = [

@@ -38,6 +38,8 @@ const VOLATILE_KEYS = new Map([
   ['process.command_line', '<command-line>'],
 ]);
 
+const CONNECTION_SCOPES = new Set(['@opentelemetry/instrumentation-net', '@opentelemetry/instrumentation-dns']);
+
 // The SDK's metrics about its own processors (otel.sdk.*): whether the "processed" counters exist
 // at the last collection depends on whether a batch had finished by then. Left out.
 const SDK_SELF_METRIC = /^otel\.sdk\./;
@@ -188,7 +190,19 @@ function normaliseSpans(out, spans, maskPort) {
     const port = s.attributes?.['server.port'];
     return port === undefined ? label(s) : `${label(s)} (${maskPort(port)})`;
   };
-  for (const [name, r] of numbered(roots.sort(byStart), rootLabel)) visit(r, ['trace', name]);
+  // A connection made outside any span (fetch's pool, a client's reconnect) is a trace of one
+  // span; how many such connections a pool opens depends on keep-alive timing, so identical ones
+  // count once.
+  const seen = new Set();
+  const distinct = roots.sort(byStart).filter((r) => {
+    if (children.has(r.spanId) || !CONNECTION_SCOPES.has(r.scope?.name)) return true;
+    const key = canon({ name: r.name, kind: r.kind, attributes: Object.fromEntries(
+      Object.entries(r.attributes ?? {}).filter(([k]) => !VOLATILE_KEYS.has(k)).map(([k, v]) => [k, maskPort(v)])) });
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  for (const [name, r] of numbered(distinct, rootLabel)) visit(r, ['trace', name]);
   // Links and span ids of logs are written as the path of the span they point at.
   return (spanId) => (pathOf.has(spanId) ? pathOf.get(spanId).slice(1).join(' > ') : spanId ? '<span not exported>' : ABSENT);
 }
