@@ -9,8 +9,8 @@
 //
 // An entry either matches differences of the normalised output (`match`: a path regex and
 // optionally the official and otelkit values: a value, a RegExp tested on the JSON of the value,
-// or a predicate), or reshapes the official run's spans before normalisation (`transform`, for
-// differences of shape: spans otelkit does not make, whose children it hangs on the span above).
+// or a predicate, plus `check(diff)`), or reshapes one run before normalisation (`transform`, for
+// differences of shape: spans one side does not make, whose children hang on the span above).
 // `when` limits an entry to some runs ({ app, module, environment, variant, node }: a value or a list;
 // `compare`: 'official' (the default: otelkit against the official register) or 'esm-vs-cjs'
 // (otelkit's ES module run against its CommonJS twin)). `side` says which run a transform
