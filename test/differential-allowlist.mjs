@@ -104,7 +104,7 @@ export const ENTRIES = [
       'metrics, which otelkit turns on too, are left out of the comparison: whether they exist at ' +
       'the last collection depends on timing.)',
     match: {
-      path: /^metric (otelkit\.export\.(dropped|failures)|process\.(cpu\.time|memory\.usage)) › /,
+      path: /^metric (otelkit\.export\.(dropped|failures)|otelkit\.exceptions|process\.(cpu\.time|memory\.usage)) › /,
       expected: /^<absent>$/,
     },
   },
@@ -146,6 +146,27 @@ export const ENTRIES = [
       'the exporter\'s requests are measured (and sometimes traced) as if the application made them',
     match: { path: /(server\.port="<otlp-port>"|^trace › [A-Z]+ [^›]*\(<otlp-port>\))/, actual: /^<absent>$/ },
     optional: 'the official register\'s export shows only when it ends before the last metric collection',
+  },
+  {
+    id: 'error-tracking-records',
+    readme: 'an exception log record (scope `otelkit.errors`)',
+    kind: 'deliberate',
+    reason: 'error tracking: an error that reaches express\'s error path is exported once as an ' +
+      'exception log record (scope otelkit.errors, event name exception, error group, route), ' +
+      'whatever the sampling; the official register sends no record',
+    match: { path: /^log "[A-Za-z]*Error: [^"]*"(#\d+)? › /, expected: /^<absent>$/ },
+  },
+  {
+    id: 'error-tracking-server-span',
+    readme: 'the server span of that request carries the exception',
+    kind: 'deliberate',
+    reason: 'error tracking: the exception is also an event on the request\'s server span, whose ' +
+      'status message is the error\'s message; under the official register only the express ' +
+      'layer span that threw has them (and the server span is ERROR without a message)',
+    match: {
+      path: /SERVER [^›]* › (event exception( › attributes\.exception\.(message|stacktrace|type))?|status)$/,
+      check: (d) => d.expected === '<absent>' || (d.expected === 'ERROR' && /^ERROR: /.test(d.actual)),
+    },
   },
   {
     id: 'default-resource-detectors',
