@@ -252,21 +252,26 @@ function warnFailure(err: unknown): void {
   reportOnce('error-capture', 'error capture failed; this error is not recorded', err);
 }
 
-/**
- * Records an error the application caught (public API): one exception record with the request's
- * context when called during a request, `attributes` added (redacted). Never throws.
- */
-export function captureException(err: unknown, attributes?: Attributes): void {
+/** One error reported now, with the active request's context if any (status: as sent so far). Never throws. */
+function captureNow(err: unknown, source: string, attributes: Attributes | undefined, withStatus: boolean): void {
   const s = state;
   if (s === undefined) return;
   try {
     const ctx = activeContext();
     const rpc = serverRequest(ctx);
     if (!firstReport(err, rpc)) return;
-    capture(s, err, 'api', ctx, rpc, rpc === undefined ? undefined : sentStatus(rpc), attributes, s.now());
+    capture(s, err, source, ctx, rpc, withStatus && rpc !== undefined ? sentStatus(rpc) : undefined, attributes, s.now());
   } catch (e) {
     warnFailure(e);
   }
+}
+
+/**
+ * Records an error the application caught (public API): one exception record with the request's
+ * context when called during a request, `attributes` added (redacted). Never throws.
+ */
+export function captureException(err: unknown, attributes?: Attributes): void {
+  captureNow(err, 'api', attributes, true);
 }
 
 /**
@@ -275,16 +280,7 @@ export function captureException(err: unknown, attributes?: Attributes): void {
  * application's stdout is its own. Never throws.
  */
 export function captureUncaught(err: unknown, origin: string): void {
-  const s = state;
-  if (s === undefined) return;
-  try {
-    const ctx = activeContext();
-    const rpc = serverRequest(ctx);
-    if (!firstReport(err, rpc)) return;
-    capture(s, err, origin, ctx, rpc, undefined, undefined, s.now());
-  } catch (e) {
-    warnFailure(e);
-  }
+  captureNow(err, origin, undefined, false);
 }
 
 /**
