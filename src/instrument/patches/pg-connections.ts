@@ -8,6 +8,7 @@ import { context, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { activeContext } from '../../trace/context-access';
+import { upstreamHas } from './upstream-members';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -15,10 +16,14 @@ interface PgConnectInternals {
   _getClientConnectPatch(): (original: Fn) => Fn;
 }
 
-export function connectsOutsideRequestsUntraced(instrumentation: Instrumentation): void {
+/**
+ * Applied before pg loads. False (said once on stderr) when the member is gone: upstream's
+ * connect patch stays (orphan tcp.connect / dns.lookup roots come back).
+ */
+export function connectsOutsideRequestsUntraced(instrumentation: Instrumentation): boolean {
   const inst = instrumentation as unknown as PgConnectInternals;
+  if (!upstreamHas('pg-connections', '@opentelemetry/instrumentation-pg', inst, ['_getClientConnectPatch'])) return false;
   const makeConnect = inst._getClientConnectPatch;
-  if (typeof makeConnect !== 'function') return;
   // Upstream builds the patch from this factory when pg is loaded, after this.
   inst._getClientConnectPatch = () => {
     const patch = makeConnect.call(inst);
@@ -32,4 +37,5 @@ export function connectsOutsideRequestsUntraced(instrumentation: Instrumentation
       };
     };
   };
+  return true;
 }
