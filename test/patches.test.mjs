@@ -271,7 +271,7 @@ test('a patch whose upstream member is gone is not applied, said once on stderr,
     ['express-errors', () => ({ getModuleDefinitions: fn }), (o) => captureExpressErrors(o, fn), '_modules'],
     ['koa-errors', () => ({ getModuleDefinitions: fn }), (o) => captureKoaErrors(o, fn), '_modules'],
     ['winston-errors', () => ({ prototype: {} }), (o) => trackTransportErrors(o, () => undefined), 'log'],
-    ['pg-connections', () => ({ _getClientQueryPatch: fn }), (o) => connectsOutsideRequestsUntraced(o), '_getClientConnectPatch'],
+    ['pg-connections', () => ({ _getClientQueryPatch: fn, recordOperationDuration: fn }), (o) => connectsOutsideRequestsUntraced(o), '_getClientConnectPatch'],
   ];
   for (const [patch, make, apply, missing] of cases) {
     const first = make();
