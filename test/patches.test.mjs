@@ -324,6 +324,7 @@ test('express-errors: _modules exists, express loads through it, and Router.hand
     assert.ok(patches.some((c) => c.calls >= 1), 'upstream ran the module definition otelkit wrapped when express loaded');
     assert.equal(express.Router.handle.name, 'otelkitRouterHandle');
     const app = express();
+    app.set('env', 'test'); // express's final handler then answers without printing the stack
     const handled = new Error('handled by the app');
     const unhandled = new Error('left to the final handler');
     app.get('/handled', () => {
