@@ -366,6 +366,21 @@ test('pg outside a request: no span at all, not even tcp.connect; inside one: th
   assert.ok(!shared.rec.spans.some((s) => /warmup/.test(JSON.stringify(s.attributes))), 'the warm-up query made no span');
 });
 
+test('pg outside a request: no span, but the query is counted in db.client.operation.duration, as the one inside a request', async () => {
+  // Upstream's requireParentSpan skips the metric with the span: the warm-up would be missing.
+  const app = launch('pg-app.js', { DATABASE_URL: pg.url, OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '200' });
+  const port = await app.port();
+  assert.equal((await get(port, '/q')).status, 200);
+  // Cumulative: the last export holds every query so far; only this app's database is counted.
+  const points = () => (exported('db.client.operation.duration').at(-1)?.dataPoints ?? []).filter((d) => d.attributes['server.port'] === pg.port);
+  const selects = () => points().filter((d) => d.attributes['db.operation.name'] === 'SELECT').reduce((n, d) => n + d.count, 0);
+  await shared.rec.waitFor(() => selects() >= 2).catch(() => {});
+  assert.equal(selects(), 2, `the warm-up and the request's SELECT: ${JSON.stringify(points().map((d) => [d.attributes, d.count]))}`);
+  const point = points().find((d) => d.attributes['db.operation.name'] === 'SELECT');
+  assert.deepEqual(Object.keys(point.attributes).sort(), ['db.namespace', 'db.operation.name', 'db.system.name', 'server.address', 'server.port'], 'upstream\'s attributes');
+  assert.ok(!shared.rec.spans.some((s) => /warmup/.test(JSON.stringify(s.attributes))), 'the warm-up query still made no span');
+});
+
 test('OTELKIT_PG_REQUIRE_PARENT_SPAN=false: pg outside a request makes root spans, as upstream does', async () => {
   const app = launch('pg-app.js', { DATABASE_URL: pg.url, OTELKIT_PG_REQUIRE_PARENT_SPAN: 'false' });
   await app.port();

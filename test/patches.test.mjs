@@ -16,6 +16,10 @@ const { koaUseChecksItsArgument } = require('./dist/instrument/patches/koa-use.j
 const { winstonLeavesLoggersAlone } = require('./dist/instrument/patches/winston-loggers.js');
 const { sampledParentsOnly } = require('./dist/instrument/patches/sampled-parents-only.js');
 const { redisCommandSpans } = require('./dist/instrument/patches/redis-commands.js');
+const { captureExpressErrors } = require('./dist/instrument/patches/express-errors.js');
+const { captureKoaErrors } = require('./dist/instrument/patches/koa-errors.js');
+const { trackWinstonErrors, trackTransportErrors } = require('./dist/instrument/patches/winston-errors.js');
+const { connectsOutsideRequestsUntraced } = require('./dist/instrument/patches/pg-connections.js');
 
 /** What otelkit says on stderr while fn runs, as parsed JSON lines. */
 function stderrOf(fn) {
@@ -264,6 +268,10 @@ test('a patch whose upstream member is gone is not applied, said once on stderr,
     ['redis-commands', () => ({ tracer: {}, _diag: {}, getConfig: fn, _getPatchRedisClientSendCommand: fn }), (o) => redisCommandSpans(o), '_endSpanWithResponse'],
     ['ioredis-sampled-parents', () => ({ _patchSendCommand: fn }), (o) => sampledParentsOnly('ioredis', o), '_traceSendCommand'],
     ['pg-sampled-parents', () => ({ _getClientQueryPatch: fn, _getPoolConnectPatch: fn, recordOperationDuration: fn }), (o) => sampledParentsOnly('pg', o), '_setPoolConnectEventListeners'],
+    ['express-errors', () => ({ getModuleDefinitions: fn }), (o) => captureExpressErrors(o, fn), '_modules'],
+    ['koa-errors', () => ({ getModuleDefinitions: fn }), (o) => captureKoaErrors(o, fn), '_modules'],
+    ['winston-errors', () => ({ prototype: {} }), (o) => trackTransportErrors(o, () => undefined), 'log'],
+    ['pg-connections', () => ({ _getClientQueryPatch: fn, recordOperationDuration: fn }), (o) => connectsOutsideRequestsUntraced(o), '_getClientConnectPatch'],
   ];
   for (const [patch, make, apply, missing] of cases) {
     const first = make();
@@ -278,5 +286,149 @@ test('a patch whose upstream member is gone is not applied, said once on stderr,
     assert.match(lines[0].msg, new RegExp(`${patch} patch is not applied .*${missing}.*upstream's behaviour is kept`));
     // Nothing of upstream's was replaced or added: the same members, the same functions.
     assert.deepEqual(Object.entries(first), before, `${patch}: the instrumentation is as it was`);
+  }
+});
+
+/**
+ * require(name) as a first load for the instrumentation under test: an earlier test's instance
+ * already loaded it, and require-in-the-middle hands out what it patched then (keyed by the
+ * cache entry) without running the new instance's module definitions.
+ */
+function freshRequire(name) {
+  delete require.cache[require.resolve(name)];
+  return require(name);
+}
+
+/** Serves `app` (a request listener) on a free port for one GET of `path`; the answer's status and body. */
+async function getOnce(listener, path) {
+  const http = require('node:http');
+  const server = http.createServer(listener);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.address().port}${path}`);
+    return { status: res.status, body: await res.text() };
+  } finally {
+    server.closeAllConnections?.();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+test('express-errors: _modules exists, express loads through it, and Router.handle and the Layer error method report errors the app still answers', async () => {
+  const inst = instrumentation('@opentelemetry/instrumentation-express', 'ExpressInstrumentation');
+  const reported = [];
+  assert.deepEqual(stderrOf(() => assert.equal(captureExpressErrors(inst, (err) => reported.push(err)), true)), []);
+  const patches = inst._modules.map((def) => countCalls(def, 'patch'));
+  inst.enable();
+  try {
+    const express = freshRequire('express');
+    assert.ok(patches.some((c) => c.calls >= 1), 'upstream ran the module definition otelkit wrapped when express loaded');
+    assert.equal(express.Router.handle.name, 'otelkitRouterHandle');
+    const app = express();
+    app.set('env', 'test'); // express's final handler then answers without printing the stack
+    const handled = new Error('handled by the app');
+    const unhandled = new Error('left to the final handler');
+    app.get('/handled', () => {
+      throw handled;
+    });
+    app.get('/unhandled', (_req, _res, next) => next(unhandled));
+    app.use((err, req, res, next) => (err === handled ? res.status(418).end('app handler') : next(err)));
+    const lines = [];
+    const a = await getOnce(app, '/handled');
+    setupDiag('warn', (line) => lines.push(line));
+    const b = await getOnce(app, '/unhandled');
+    setupDiag('warn');
+    assert.deepEqual(a, { status: 418, body: 'app handler' }, 'the application\'s error handler answers as without otelkit');
+    assert.equal(b.status, 500, 'express\'s final handler answers');
+    assert.ok(reported.includes(handled), 'the error the app handled went through the Layer error method otelkit wrapped');
+    assert.ok(reported.includes(unhandled), 'the error leaving the router went through Router.handle\'s callback');
+    assert.deepEqual(lines, []);
+  } finally {
+    inst.disable();
+  }
+});
+
+test('koa-errors: _modules exists, koa loads through it, and Application.callback and ctx.onerror report errors koa still answers', async () => {
+  const inst = instrumentation('@opentelemetry/instrumentation-koa', 'KoaInstrumentation');
+  const reported = [];
+  assert.deepEqual(stderrOf(() => assert.equal(captureKoaErrors(inst, (err) => reported.push(err)), true)), []);
+  const patches = inst._modules.map((def) => countCalls(def, 'patch'));
+  inst.enable();
+  try {
+    const Koa = freshRequire('koa');
+    assert.ok(patches.some((c) => c.calls >= 1), 'upstream ran the module definition otelkit wrapped when koa loaded');
+    assert.equal(Koa.prototype.callback.name, 'otelkitKoaCallback');
+    const app = new Koa();
+    app.silent = true;
+    const thrown = Object.assign(new Error('boom'), { status: 502, expose: true });
+    app.use(async () => {
+      throw thrown;
+    });
+    const answer = await getOnce(app.callback(), '/');
+    assert.deepEqual(answer, { status: 502, body: 'boom' }, 'koa answers the error as without otelkit');
+    assert.deepEqual(reported, [thrown], 'ctx.onerror, wrapped through callback(), reported the error once');
+  } finally {
+    inst.disable();
+  }
+});
+
+test('winston-errors: OpenTelemetryTransportV3.prototype.log and _logger exist; an error record is tracked and emitted with what tracking adds', async () => {
+  const { logs } = require('@opentelemetry/api-logs');
+  const { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter } = require('@opentelemetry/sdk-logs');
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
+  logs.setGlobalLoggerProvider(provider);
+  const tracked = [];
+  const onError = (err, _ctx, source) => {
+    tracked.push([err, source]);
+    return { attributes: { 'error.group': 'g1' }, exception: true };
+  };
+  try {
+    assert.deepEqual(stderrOf(() => assert.equal(trackWinstonErrors(onError), true)), []);
+    const { OpenTelemetryTransportV3 } = require('@opentelemetry/winston-transport');
+    const transport = new OpenTelemetryTransportV3();
+    assert.equal(typeof transport._logger?.emit, 'function', 'upstream\'s transport still keeps its logger in _logger');
+    const err = new Error('card declined');
+    const lines = [];
+    setupDiag('warn', (line) => lines.push(line));
+    // Records as winston hands them to a transport (a logger here would also reach the bridge
+    // an earlier test left on winston's Logger: two calls of log() a record).
+    const LEVEL = Symbol.for('level');
+    const SPLAT = Symbol.for('splat');
+    transport.log({ level: 'error', message: 'failed', [LEVEL]: 'error', [SPLAT]: [err] }, () => {});
+    transport.log({ level: 'info', message: 'fine', [LEVEL]: 'info' }, () => {});
+    setupDiag('warn');
+    await provider.forceFlush();
+    assert.deepEqual(tracked, [[err, 'winston']]);
+    const records = exporter.getFinishedLogRecords().map((r) => [r.body, r.severityText, r.attributes['error.group'], r.eventName]);
+    assert.deepEqual(records, [['failed', 'error', 'g1', 'exception'], ['fine', 'info', undefined, undefined]]);
+    assert.deepEqual(lines, []);
+  } finally {
+    logs.disable();
+  }
+});
+
+test('pg-connections: _getClientConnectPatch exists and is what patches Client.connect; a connect outside a span then makes no span', async () => {
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+  const { context } = require('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  // requireParentSpan off, so that upstream's connect patch would make a root span: the patch must stop it.
+  const inst = instrumentation('@opentelemetry/instrumentation-pg', 'PgInstrumentation', { requireParentSpan: false });
+  inst.setTracerProvider(provider);
+  assert.deepEqual(stderrOf(() => assert.equal(connectsOutsideRequestsUntraced(inst), true)), []);
+  const factory = countCalls(inst, '_getClientConnectPatch');
+  inst.enable();
+  try {
+    const pg = freshRequire('pg');
+    assert.ok(factory.calls >= 1, 'upstream patched Client.prototype.connect from the factory otelkit replaced');
+    // Nothing listens on port 1: the connect fails, as it would without otelkit.
+    await assert.rejects(new pg.Client({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 5000 }).connect(), /ECONNREFUSED/);
+    await provider.forceFlush();
+    assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), [], 'no pg.connect root span');
+  } finally {
+    inst.disable();
+    context.disable();
   }
 });

@@ -8,7 +8,8 @@
 // extra function per router and allocate one closure; the layer methods run only for errors.
 // Express itself is left to behave exactly as before: the originals are called with what they
 // were given and their return values are passed back.
-import type { Instrumentation, InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { reportPatchNotApplied, upstreamHas, wrapModulePatches } from './upstream-members';
 
 type Report = (err: unknown) => void;
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
@@ -32,6 +33,11 @@ function isError(value: unknown): boolean {
 function wrapLayerProto(proto: Record<string, unknown> & LayerLike, report: Report): void {
   if (Object.prototype.hasOwnProperty.call(proto, kWrapped)) return;
   Object.defineProperty(proto, kWrapped, { value: true });
+  if (typeof proto.handle_error !== 'function' && typeof proto.handleError !== 'function') {
+    // Errors leaving a router are still reported (otelkitRouterDone); those the app handles are not.
+    reportPatchNotApplied('express-errors', "express's Layer has no handle_error (express 4) or handleError (router 2)");
+    return;
+  }
   for (const name of ['handle_error', 'handleError']) {
     const original = proto[name];
     if (typeof original !== 'function') continue;
@@ -46,7 +52,9 @@ function wrapLayerProto(proto: Record<string, unknown> & LayerLike, report: Repo
 /** Wraps Router's handle(req, res, out): out(err) is an error leaving the router. Exported for bench/errors.bench.mjs. */
 export function wrapRouterProto(routerProto: RouterProto, report: Report): void {
   const original = routerProto.handle;
-  if (typeof original !== 'function' || original[kWrapped]) return;
+  if (original !== undefined && original[kWrapped]) return;
+  if (!upstreamHas('express-errors', "express's Router", routerProto, ['handle'])) return;
+  if (typeof original !== 'function') return;
   let layersWrapped = false;
   const handle = function otelkitRouterHandle(this: { stack?: unknown[] }, req: unknown, res: unknown, out: unknown): unknown {
     if (!layersWrapped) {
@@ -88,17 +96,13 @@ function routerProtoOf(exports: ExpressExports): RouterProto | undefined {
  * instrumentation is enabled before express is loaded (lazy-instrumentations.ts), so its
  * module definitions run on this very load. They are InstrumentationBase's private `_modules`:
  * the public getModuleDefinitions() builds new ones, which the require hook never calls.
+ * False (said once on stderr) when `_modules` is gone: express errors are then not captured,
+ * express and upstream's patch are untouched.
  */
-export function captureExpressErrors(instrumentation: Instrumentation, report: Report): void {
-  const defs = (instrumentation as Instrumentation & { _modules?: InstrumentationModuleDefinition[] })._modules ?? [];
-  for (const def of defs) {
-    const patch = def.patch;
-    if (typeof patch !== 'function') continue;
-    def.patch = function otelkitExpressPatch(this: unknown, exports: ExpressExports, version?: string): unknown {
-      const result = patch.call(this, exports, version) as ExpressExports;
-      const proto = routerProtoOf(result ?? exports);
-      if (proto !== undefined) wrapRouterProto(proto, report);
-      return result;
-    } as typeof def.patch;
-  }
+export function captureExpressErrors(instrumentation: Instrumentation, report: Report): boolean {
+  return wrapModulePatches('express-errors', '@opentelemetry/instrumentation', instrumentation, (exports) => {
+    const proto = routerProtoOf(exports as ExpressExports);
+    if (proto !== undefined) wrapRouterProto(proto, report);
+    else reportPatchNotApplied('express-errors', 'express exports no Router');
+  });
 }

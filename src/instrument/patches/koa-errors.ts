@@ -3,7 +3,8 @@
 // response. The method is wrapped where the application's context finds it (koa's own, or one the
 // application set on app.context), once, when a server first asks the application for its request
 // listener (app.callback(), which app.listen() calls). Requests without an error pay nothing.
-import type { Instrumentation, InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { reportPatchNotApplied, upstreamHas, wrapModulePatches } from './upstream-members';
 
 type Report = (err: unknown) => void;
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
@@ -14,7 +15,10 @@ const kWrapped = Symbol('otelkit.koa.errors');
 function wrapOnerror(appContext: object, report: Report): void {
   let holder: object | null = appContext;
   while (holder !== null && !Object.prototype.hasOwnProperty.call(holder, 'onerror')) holder = Object.getPrototypeOf(holder) as object | null;
-  if (holder === null) return;
+  if (holder === null) {
+    reportPatchNotApplied('koa-errors', "koa's context has no onerror");
+    return;
+  }
   const h = holder as { onerror?: Fn; [kWrapped]?: true };
   const original = h.onerror;
   if (typeof original !== 'function' || Object.prototype.hasOwnProperty.call(h, kWrapped)) return;
@@ -33,7 +37,9 @@ interface KoaClass {
 function wrapCallback(Koa: KoaClass, report: Report): void {
   const proto = Koa.prototype;
   const original = proto.callback;
-  if (typeof original !== 'function' || original[kWrapped]) return;
+  if (original !== undefined && original[kWrapped]) return;
+  if (!upstreamHas('koa-errors', "koa's Application.prototype", proto, ['callback'])) return;
+  if (typeof original !== 'function') return;
   const callback = function otelkitKoaCallback(this: { context?: object }): unknown {
     if (this.context !== undefined) wrapOnerror(this.context, report);
     // eslint-disable-next-line prefer-rest-params -- forwarded to koa as given
@@ -43,18 +49,16 @@ function wrapCallback(Koa: KoaClass, report: Report): void {
   proto.callback = callback;
 }
 
-/** Makes the koa instrumentation's module patch also wrap koa's error path (see express-errors.ts for why `_modules`). */
-export function captureKoaErrors(instrumentation: Instrumentation, report: Report): void {
-  const defs = (instrumentation as Instrumentation & { _modules?: InstrumentationModuleDefinition[] })._modules ?? [];
-  for (const def of defs) {
-    const patch = def.patch;
-    if (typeof patch !== 'function') continue;
-    def.patch = function otelkitKoaPatch(this: unknown, exports: unknown, version?: string): unknown {
-      const result = patch.call(this, exports, version) as unknown;
-      const m = (result ?? exports) as { default?: KoaClass; [Symbol.toStringTag]?: string } & KoaClass;
-      const Koa = m[Symbol.toStringTag] === 'Module' ? m.default : m;
-      if (Koa !== undefined && typeof Koa.prototype?.callback === 'function') wrapCallback(Koa, report);
-      return result;
-    } as typeof def.patch;
-  }
+/**
+ * Makes the koa instrumentation's module patch also wrap koa's error path (see express-errors.ts
+ * for why `_modules`). False (said once on stderr) when `_modules` is gone: koa errors are then
+ * not captured, koa and upstream's patch are untouched.
+ */
+export function captureKoaErrors(instrumentation: Instrumentation, report: Report): boolean {
+  return wrapModulePatches('koa-errors', '@opentelemetry/instrumentation', instrumentation, (exports) => {
+    const m = exports as { default?: KoaClass; [Symbol.toStringTag]?: string } & KoaClass;
+    const Koa = m[Symbol.toStringTag] === 'Module' ? m.default : m;
+    if (Koa !== undefined && typeof Koa.prototype === 'object') wrapCallback(Koa, report);
+    else reportPatchNotApplied('koa-errors', 'koa exports no Application class');
+  });
 }

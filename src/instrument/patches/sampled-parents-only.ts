@@ -65,14 +65,14 @@ export function sampledParentsOnly(name: string, instrumentation: Instrumentatio
   }
 }
 
-interface PgInternals {
+export interface PgInternals {
   _getClientQueryPatch(): (original: Fn) => Fn;
   _getPoolConnectPatch(): (original: Fn) => Fn;
   _setPoolConnectEventListeners(pool: unknown): void;
   recordOperationDuration(attributes: Attributes, startTime: ReturnType<typeof hrTime>): void;
 }
 
-interface PgClient {
+export interface PgClient {
   database?: string;
   connectionParameters?: { host?: string; port?: number };
 }
@@ -86,10 +86,11 @@ function operationName(text: string): string {
 }
 
 /**
- * Client.prototype.query under an unsampled parent: the query and its duration metric, as
- * upstream records it (same attributes; error.type from a callback error's code), without the span.
+ * Client.prototype.query under an unsampled parent (or, pg-connections.ts, outside any span):
+ * the query and its duration metric, as upstream records it (same attributes; error.type from a
+ * callback error's code), without the span.
  */
-function untracedQuery(plugin: PgInternals, original: Fn, client: PgClient, args: unknown[]): unknown {
+export function untracedQuery(plugin: PgInternals, original: Fn, client: PgClient, args: unknown[]): unknown {
   const start = hrTime();
   const first = args[0] as { text?: unknown; callback?: unknown } | string | null | undefined;
   const text = typeof first === 'string' ? first : typeof first?.text === 'string' ? first.text : undefined;

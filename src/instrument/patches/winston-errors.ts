@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { context, type Context } from '@opentelemetry/api';
 import type { LogRecord } from '@opentelemetry/api-logs';
 import type { LoggedErrorHook } from '../../logs/logging-state';
+import { reportPatchNotApplied, upstreamHas } from './upstream-members';
 
 const LEVEL = Symbol.for('level');
 const SPLAT = Symbol.for('splat');
@@ -34,17 +35,34 @@ interface TransportLike {
   log(info: Info, callback?: () => void): unknown;
 }
 
+type TransportClass = { prototype: TransportLike & { [kWrapped]?: true } };
+
 /** Wraps OpenTelemetryTransportV3.prototype.log (the copy the winston instrumentation loads). */
 export function trackWinstonErrors(onError: LoggedErrorHook, instrumentationPackage = '@opentelemetry/instrumentation-winston'): boolean {
   const req = createRequire(require.resolve(instrumentationPackage));
-  const { OpenTelemetryTransportV3 } = req('@opentelemetry/winston-transport') as { OpenTelemetryTransportV3?: { prototype: TransportLike & { [kWrapped]?: true } } };
-  const proto = OpenTelemetryTransportV3?.prototype;
-  if (proto === undefined || typeof proto.log !== 'function' || proto[kWrapped]) return false;
-  const original = proto.log;
-  proto.log = function otelkitWinstonLog(this: TransportLike, info: Info, callback?: () => void): unknown {
+  const { OpenTelemetryTransportV3 } = req('@opentelemetry/winston-transport') as { OpenTelemetryTransportV3?: TransportClass };
+  return trackTransportErrors(OpenTelemetryTransportV3, onError);
+}
+
+/**
+ * The wrap itself, on the given transport class. False (said once on stderr) when the class or
+ * its log() is gone: records go on as upstream emits them, not tracked. A transport instance
+ * without `_logger` (set by upstream's constructor) is said once too, and logs as upstream's.
+ */
+export function trackTransportErrors(Transport: TransportClass | undefined, onError: LoggedErrorHook): boolean {
+  const proto = Transport?.prototype;
+  if (proto?.[kWrapped]) return false;
+  if (!upstreamHas('winston-errors', '@opentelemetry/winston-transport OpenTelemetryTransportV3.prototype', proto, ['log'])) return false;
+  const target = proto as TransportLike & { [kWrapped]?: true };
+  const original = target.log;
+  target.log = function otelkitWinstonLog(this: TransportLike, info: Info, callback?: () => void): unknown {
     const err = info !== null && typeof info === 'object' && info[LEVEL] === 'error' ? errorOf(info) : undefined;
     const logger = this._logger;
-    if (err === undefined || logger === undefined) return original.call(this, info, callback);
+    if (err === undefined) return original.call(this, info, callback);
+    if (typeof logger?.emit !== 'function') {
+      reportPatchNotApplied('winston-errors', '@opentelemetry/winston-transport OpenTelemetryTransportV3 has no _logger');
+      return original.call(this, info, callback);
+    }
     const tracked = onError(err, (info[OTEL_CONTEXT] as Context | undefined) ?? context.active(), 'winston');
     if (tracked === undefined) return original.call(this, info, callback);
     // The transport emits synchronously in log(); its logger is swapped for that call only.
@@ -63,6 +81,6 @@ export function trackWinstonErrors(onError: LoggedErrorHook, instrumentationPack
       this._logger = logger;
     }
   };
-  Object.defineProperty(proto, kWrapped, { value: true });
+  Object.defineProperty(target, kWrapped, { value: true });
   return true;
 }
