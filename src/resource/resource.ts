@@ -70,14 +70,15 @@ function detectorsFor(names: string[]): ResourceDetector[] {
 export function buildResource(config: Config): Resource {
   const detected = detectResources({ detectors: detectorsFor(config.resourceDetectors) });
   const fromEnv = config.resourceDetectors.includes('env') ? config.resourceAttributes : {};
+  // Upstream's default resource: SDK_INFO under what the detectors find, so that the process
+  // detector's process.runtime.name ("nodejs") wins over SDK_INFO's ("node"), as in the SDK.
+  const sdk = resourceFromAttributes(SDK_INFO);
   const own: Record<string, string> = {
     'service.name': config.serviceName,
     'deployment.environment.name': config.environment,
-    // telemetry.sdk.name, .language and .version, as upstream's default resource has them.
-    ...(SDK_INFO as Record<string, string>),
     'telemetry.distro.name': 'otelkit',
     'telemetry.distro.version': VERSION,
   };
   if (config.serviceVersion) own['service.version'] = config.serviceVersion;
-  return detected.merge(resourceFromAttributes(fromEnv)).merge(resourceFromAttributes(own));
+  return sdk.merge(detected).merge(resourceFromAttributes(fromEnv)).merge(resourceFromAttributes(own));
 }
