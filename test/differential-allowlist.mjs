@@ -110,7 +110,8 @@ export const ENTRIES = [
     kind: 'deliberate',
     when: { environment: 'production' },
     reason: 'in production otelkit makes no express layer spans (middleware, router, request ' +
-      'handler): the route is on the server span; what ran inside a handler hangs on the server span',
+      'handler): the route is on the server span; what ran inside a handler hangs on the server span ' +
+      '(OTELKIT_EXPRESS_LAYER_SPANS=true gives upstream\'s back)',
     transform: (view) => removeSpans(view, (s) => scope(s) === '@opentelemetry/instrumentation-express'),
   },
   {

@@ -153,6 +153,21 @@ test('production: no layer spans, the route on the server span, as the official 
   assert.equal(serverOf('GET /nope').name, 'GET');
 });
 
+test('production with OTELKIT_EXPRESS_LAYER_SPANS=true: the official register\'s layer spans, span for span', async () => {
+  const prod = launchOtelkit('otelkit-prod-layers', { OTELKIT_ENVIRONMENT: 'production', OTEL_TRACES_SAMPLER_ARG: '1', OTELKIT_EXPRESS_LAYER_SPANS: 'true' });
+  const official = launchOfficial();
+  const [prodPort, officialPort] = await Promise.all([prod.port(), official.port()]);
+  const traces = await drive(prodPort, true);
+  const officialTraces = await drive(officialPort, true);
+  await settled(traces, 2);
+  await settled(officialTraces, 2);
+  for (const [key, t] of traces) {
+    const expected = layerRows(officialTraces.get(key).traceId);
+    assert.ok(expected.length > 0, `the official register made layer spans for ${key}`);
+    assert.deepEqual(layerRows(t.traceId), expected, `layer spans of ${key}`);
+  }
+});
+
 test('unsampled requests: no spans, the route still in the duration metric, the context through the body parser; exports are not client calls', async () => {
   const admin = await freePort();
   const app = launchOtelkit('otelkit-unsampled', { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: String(admin) });

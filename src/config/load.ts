@@ -224,7 +224,12 @@ export function loadConfig(env: Env = process.env, ctx: LoadContext = {}): Loade
       // PM2 numbers the instances of an app 0..n-1 in NODE_APP_INSTANCE (health/admin-server.ts).
       pm2Instance: r.optionalInt('NODE_APP_INSTANCE', 0),
     },
-    instrumentations: { enabled, disabled: disabledInstr, pgRequireParentSpan: r.bool('OTELKIT_PG_REQUIRE_PARENT_SPAN', true) },
+    instrumentations: {
+      enabled,
+      disabled: disabledInstr,
+      pgRequireParentSpan: r.bool('OTELKIT_PG_REQUIRE_PARENT_SPAN', true),
+      expressLayerSpans: r.bool('OTELKIT_EXPRESS_LAYER_SPANS', environment !== 'production'),
+    },
     logging,
     redact: {
       enabled: r.bool('OTELKIT_REDACT', true),

@@ -103,6 +103,8 @@ export interface Config {
     disabled: string[];
     /** OTELKIT_PG_REQUIRE_PARENT_SPAN: pg work outside a request makes no spans (false: upstream's root spans). */
     pgRequireParentSpan: boolean;
+    /** OTELKIT_EXPRESS_LAYER_SPANS: express layer spans (default: not in production). */
+    expressLayerSpans: boolean;
   };
   logging: LoggingConfig;
   redact: { enabled: boolean; extraKeys: string[] };

@@ -91,7 +91,7 @@ export function onInstrumentationEnabled(config: Config, { serverOptions, tracer
     // none in production: there each would cost a span, its export and its serialisation for a
     // few microseconds of mostly fixed work (measured: 15% of the throughput of a fully sampled
     // hello world). Every request keeps its route, on the server span and the duration metric.
-    if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.environment !== 'production' });
+    if (name === 'express') useOwnLayerWrapper(instrumentation, { layerSpans: config.instrumentations.expressLayerSpans });
     if (name === 'express' && reportError !== undefined) captureExpressErrors(instrumentation, (err) => reportError(err, 'express'));
     if (name === 'koa' && reportError !== undefined) captureKoaErrors(instrumentation, (err) => reportError(err, 'koa'));
     if (name === 'fastify' && reportError !== undefined && instrumentation instanceof FastifyRoutesInstrumentation) instrumentation.reportErrorsTo((err) => reportError(err, 'fastify'));
