@@ -61,8 +61,15 @@ test('runtime metrics equal instrumentation-runtime-node 0.36.1: names, kinds, u
     for (let round = 0; round < 3; round++) {
       // GC entries reach the observers on a later tick, and under load later still: wait for one
       // observed here (registered after both implementations'), then a little more.
+      // An observer keeps nothing alive: a timer does, and ends the wait if the entry never comes
+      // (both implementations then compare what they did observe).
       const seen = new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          o.disconnect();
+          resolve();
+        }, 2000);
         const o = new perfHooks.PerformanceObserver(() => {
+          clearTimeout(timer);
           o.disconnect();
           resolve();
         });
