@@ -195,9 +195,11 @@ test('the timeout timer never holds the process open', () => {
 });
 
 test('concurrent probes share one run instead of stampeding the dependency', async () => {
-  const registry = new HealthRegistry({ timeoutMs: 1000 });
+  // The check lasts long enough for 20 connections to arrive on a loaded machine (at 100 ms a
+  // second run sometimes started before the last probe came in).
+  const registry = new HealthRegistry({ timeoutMs: 10_000 });
   let calls = 0;
-  registry.addCheck('db', async () => { calls++; await sleep(100); });
+  registry.addCheck('db', async () => { calls++; await sleep(1500); });
   const { base, close } = await serve(registry);
   try {
     const answers = await Promise.all(Array.from({ length: 20 }, () => get(`${base}/readyz`)));
