@@ -835,3 +835,15 @@ test('loadConfig never throws on garbage input (fuzz)', () => {
 test('loadConfig with no arguments reads process.env without throwing', () => {
   assert.doesNotThrow(() => loadConfig());
 });
+
+test('OTELKIT_EXPRESS_LAYER_SPANS: off in production, on elsewhere, either way when set; invalid warns and keeps the default', () => {
+  assert.equal(load({ OTELKIT_ENVIRONMENT: 'production' }).config.instrumentations.expressLayerSpans, false);
+  assert.equal(load({ OTELKIT_ENVIRONMENT: 'development' }).config.instrumentations.expressLayerSpans, true);
+  const on = load({ OTELKIT_ENVIRONMENT: 'production', OTELKIT_EXPRESS_LAYER_SPANS: 'true' });
+  assertNoWarnings(on);
+  assert.equal(on.config.instrumentations.expressLayerSpans, true);
+  assert.equal(load({ OTELKIT_ENVIRONMENT: 'development', OTELKIT_EXPRESS_LAYER_SPANS: 'false' }).config.instrumentations.expressLayerSpans, false);
+  const bad = load({ OTELKIT_ENVIRONMENT: 'production', OTELKIT_EXPRESS_LAYER_SPANS: 'sometimes' });
+  assertOneWarning(bad, 'OTELKIT_EXPRESS_LAYER_SPANS', 'sometimes');
+  assert.equal(bad.config.instrumentations.expressLayerSpans, false);
+});
