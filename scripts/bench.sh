@@ -43,3 +43,5 @@ echo
 node bench/logger.bench.mjs > /dev/null
 echo
 node bench/encode.bench.mjs
+echo
+node bench/replacements.bench.mjs

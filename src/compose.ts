@@ -14,7 +14,7 @@ import { guard, handleSdkError } from './diag';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { buildResource } from './resource/resource';
 import { buildSampler } from './trace/sampler';
-import { buildPropagator, extractedHeaders } from './trace/propagators';
+import { buildPropagator } from './trace/propagators';
 import { logExporter } from './export/exporters';
 import { spanExportProcessor } from './export/span-export-processor';
 import { rootSpanStarter } from './trace/root-span';
@@ -137,7 +137,7 @@ function build(config: Config, esmRequested: boolean): RunningSdk {
 
   // HTTP server.
   let admin: Server | undefined;
-  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration, extractHeaders: extractedHeaders(config.propagators), startRoot, settleErrors: settleRequestErrors };
+  const serverOptions = { ignorePaths: config.ignorePaths, ignoreServer: () => admin, duration: httpDuration, startRoot, settleErrors: settleRequestErrors };
   instrumentHttpServer(selected, serverOptions);
 
   // Lazy instrumentations.

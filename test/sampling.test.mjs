@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { buildSampler, RatioSampler } from '../dist/trace/sampler.js';
-import { extractedHeaders } from '../dist/trace/propagators.js';
 import { traceIdWithXor } from '../dist/trace/root-span.js';
 
 const RATIOS = [0, 1e-9, 0.001, 0.1, 0.25, 0.5, 0.999, 1];
@@ -61,13 +60,6 @@ test('parentbased_traceidratio: a sampled parent is followed, an unsampled one t
   const all = buildSampler({ name: 'parentbased_traceidratio', ratio: 1 });
   assert.equal(all.shouldSample(ROOT_CONTEXT, id, 'x', SpanKind.SERVER, {}, []).decision, SamplingDecision.RECORD_AND_SAMPLED);
   assert.equal(all.toString(), 'ParentBased{root=TraceIdRatioBased{1}, remoteParentSampled=AlwaysOnSampler, remoteParentNotSampled=AlwaysOffSampler, localParentSampled=AlwaysOnSampler, localParentNotSampled=AlwaysOffSampler}');
-});
-
-test('extraction is skipped only for propagators whose headers are known', () => {
-  assert.deepEqual(extractedHeaders(['tracecontext', 'baggage']), ['traceparent', 'baggage']);
-  assert.deepEqual(extractedHeaders([]), []);
-  assert.equal(extractedHeaders(['tracecontext', 'b3']), undefined);
-  assert.equal(extractedHeaders(['jaeger']), undefined);
 });
 
 const xorOf = (id) => [0, 8, 16, 24].reduce((acc, i) => (acc ^ parseInt(id.slice(i, i + 8), 16)) >>> 0, 0);

@@ -10,7 +10,7 @@
 // one patch of ServerResponse's emit, which also ends the exchange.
 // Outgoing requests stay upstream's.
 import { executionAsyncResource } from 'node:async_hooks';
-import { IncomingMessage, ServerResponse, type IncomingHttpHeaders, type Server } from 'node:http';
+import { IncomingMessage, ServerResponse, type Server } from 'node:http';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { RPCType, suppressTracing } from '@opentelemetry/core';
 import { activeContext, enterContext, enteredContextEndsWithCallback, LinkedContext, RPC_METADATA_KEY, SPAN_KEY, withContext } from '../trace/context-access';
@@ -27,8 +27,6 @@ export interface ServerInstrumentationOptions {
   ignoreServer: () => unknown;
   /** Where request durations are recorded. */
   duration: HttpServerDuration;
-  /** The headers the propagators read, if known (see extractedHeaders); else every request is extracted. */
-  extractHeaders?: readonly string[];
   /** Starts the span of a request without a parent, when the sampler allows deciding it here. */
   startRoot?: RootSpanStarter;
   /**
@@ -100,13 +98,6 @@ function hostAndPort(req: IncomingMessage): [string | undefined, number | undefi
   }
   const colon = host.lastIndexOf(':');
   return colon === -1 ? [host, undefined] : [host.slice(0, colon), Number(host.slice(colon + 1))];
-}
-
-/** Whether the request may carry a context to extract: it has one of the propagators' headers. */
-function carriesContext(headers: IncomingHttpHeaders, names: readonly string[] | undefined): boolean {
-  if (names === undefined) return true;
-  for (const name of names) if (headers[name] !== undefined) return true;
-  return false;
 }
 
 /**
@@ -266,7 +257,6 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
   // as any ignored one, and a length is looked up without hashing anything.
   const ignoredLengths = new Set(opts.ignorePaths.map((p) => p.length));
   const duration = opts.duration;
-  const extractHeaders = opts.extractHeaders;
   const startRoot = opts.startRoot;
   settleErrors ??= opts.settleErrors;
   // Health probes and scrapes: no span, no metric, and nothing they call is traced. Their context
@@ -290,8 +280,7 @@ export function instrumentServer(ServerClass: { prototype: Server }, scheme: 'ht
     const start = performance.now();
     const rawMethod = req.method ?? 'GET';
     const method = KNOWN_METHODS.has(rawMethod) ? rawMethod : '_OTHER';
-    // Most requests carry no context: extracting through the composite propagator costs ~1 µs.
-    const parent = carriesContext(req.headers, extractHeaders) ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
+    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     // Built-in samplers look at the trace id and the parent only: the attributes are computed
     // after the decision, for sampled requests alone.
     const name = method === '_OTHER' ? 'HTTP' : method;

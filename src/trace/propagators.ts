@@ -1,5 +1,5 @@
 // Context propagation, from the validated config: the configured propagators (b3 and jaeger
-// loaded from their packages only when named) and the request headers they read.
+// loaded from their packages only when named).
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { reportOnce } from '../diag';
@@ -13,23 +13,6 @@ function load(pkg: string, cls: string, arg?: unknown): TextMapPropagator | unde
     reportOnce(`propagator:${pkg}`, `propagator from ${pkg} could not be loaded`, err);
     return undefined;
   }
-}
-
-/**
- * The request headers the configured propagators read, when that set is closed: a request with
- * none of them extracts to the root context, so the extraction can be skipped. tracecontext reads
- * traceparent (tracestate only beside it), baggage reads baggage. b3 reads the single and the
- * multi-header forms whatever it injects, and jaeger every uberctx-* header: with either,
- * undefined, and every request is extracted.
- */
-export function extractedHeaders(names: readonly string[]): string[] | undefined {
-  const headers: string[] = [];
-  for (const name of names) {
-    if (name === 'tracecontext') headers.push('traceparent');
-    else if (name === 'baggage') headers.push('baggage');
-    else return undefined;
-  }
-  return headers;
 }
 
 export function buildPropagator(names: string[]): TextMapPropagator {
